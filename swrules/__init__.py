@@ -1,0 +1,84 @@
+"""swrules: Chinese social-work talent policy as typed facts and forward-chaining rulesets."""
+
+from swrules.errors import (
+    EngineError,
+    EngineUnavailableError,
+    InputError,
+    ItemNotFoundError,
+    PeriodError,
+    Problem,
+    RuleFailedError,
+    RulesetError,
+    SwrulesError,
+    UnknownRulesetError,
+)
+from swrules.evaluation import DEFAULT_ENGINE, evaluate
+from swrules.explain import Explanation
+from swrules.facts import (
+    Band,
+    Certificate,
+    CertLevel,
+    Community,
+    CommunityKind,
+    ExamRegistration,
+    Jurisdiction,
+    Organization,
+    OrgKind,
+    Person,
+    Post,
+    Role,
+    ServiceProject,
+    TalentSelection,
+    Training,
+)
+from swrules.items import Eligibility, Finding, Obligation, ObligationKind, PostGrade
+from swrules.load import FactSet, load_facts, parse_json
+from swrules.period import Period
+from swrules.result import Result
+from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "Band",
+    "CertLevel",
+    "Certificate",
+    "Community",
+    "CommunityKind",
+    "Eligibility",
+    "EngineError",
+    "EngineUnavailableError",
+    "ExamRegistration",
+    "Explanation",
+    "FactSet",
+    "Finding",
+    "InputError",
+    "ItemNotFoundError",
+    "Jurisdiction",
+    "Obligation",
+    "ObligationKind",
+    "OrgKind",
+    "Organization",
+    "Period",
+    "PeriodError",
+    "Person",
+    "Post",
+    "PostGrade",
+    "Problem",
+    "Result",
+    "Role",
+    "RuleFailedError",
+    "Ruleset",
+    "RulesetError",
+    "ServiceProject",
+    "SwrulesError",
+    "TalentSelection",
+    "Training",
+    "UnknownRulesetError",
+    "evaluate",
+    "list_rulesets",
+    "load_facts",
+    "load_ruleset",
+    "parse_json",
+]

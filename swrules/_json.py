@@ -1,0 +1,65 @@
+"""Deterministic JSON: Decimal written as an exact number, never through float."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+__all__ = ["dumps"]
+
+
+def dumps(value: object, *, indent: int | None = 2) -> str:
+    """Serialise plain data (dict, list, str, int, bool, None, Decimal) to JSON text.
+
+    Keys keep their insertion order (the output contract fixes it); Decimal is
+    written in plain notation (``1000.00``, ``0.0012``), so the same value
+    always gives the same bytes.
+    """
+    parts: list[str] = []
+    _write(value, parts, indent, 0)
+    return "".join(parts)
+
+
+def _write(value: object, out: list[str], indent: int | None, depth: int) -> None:
+    if value is None or isinstance(value, (bool, str)):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot write {value} as JSON")
+        out.append(format(value, "f"))
+    elif isinstance(value, Mapping):
+        if not value:
+            out.append("{}")
+            return
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            out.append("" if first else ",")
+            first = False
+            _newline(out, indent, depth + 1)
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(": " if indent is not None else ":")
+            _write(item, out, indent, depth + 1)
+        _newline(out, indent, depth)
+        out.append("}")
+    elif isinstance(value, Sequence):
+        if not value:
+            out.append("[]")
+            return
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append("," if i else "")
+            _newline(out, indent, depth + 1)
+            _write(item, out, indent, depth + 1)
+        _newline(out, indent, depth)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _newline(out: list[str], indent: int | None, depth: int) -> None:
+    if indent is not None:
+        out.append("\n" + " " * (indent * depth))

@@ -1,0 +1,222 @@
+"""The ``swrules`` command: argument parsing and printing; the policy lives in the library.
+
+Exit codes: 0 success, 1 a check failed (``swrules test``) or an internal
+error, 2 bad input (facts, ruleset, period, arguments). Errors go to stderr,
+one line per problem; stdout gets nothing on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from swrules._json import dumps
+from swrules.engine import ENGINES
+from swrules.errors import EngineError, InputError, Problem, SwrulesError
+from swrules.evaluation import evaluate
+from swrules.load import FactSet, load_facts, parse_json
+from swrules.result import Result
+from swrules.rulesets import list_rulesets
+
+__all__ = ["main"]
+
+#: Largest input file read (bytes): bigger exports should be split or streamed.
+MAX_INPUT_BYTES = 512 * 1024 * 1024
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _read_facts(path: str) -> FactSet:
+    source = "stdin" if path == "-" else path
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as err:
+        raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError([Problem(message=f"{source} is larger than {MAX_INPUT_BYTES} bytes")])
+    return load_facts(parse_json(data, source=source), source=None)
+
+
+def _example_path(name: str) -> Path:
+    return Path(str(resources.files("swrules") / "examples" / f"{name}.json"))
+
+
+def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
+    if file:
+        p.add_argument("file", help='facts as JSON ({"facts": [...]}); - reads stdin')
+    p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
+    p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
+    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: durable)")
+
+
+def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    facts = _read_facts(args.file)
+    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine)
+    out.write(result.to_json())
+    return 0
+
+
+def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
+    rows = list_rulesets()
+    width = max((len(r.id) for r in rows), default=0)
+    for r in rows:
+        until = r.applies_until.isoformat() if r.applies_until else "…"
+        out.write(f"{r.id:<{width}}  {r.applies_from.isoformat()} – {until}  {r.title}\n")
+        if r.title_en:
+            out.write(f"{'':<{width}}  {r.title_en}\n")
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    facts = _read_facts(args.file)
+    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine)
+    explanation = result.explain(args.item)
+    if args.format == "json":
+        out.write(dumps(explanation.to_dict()) + "\n")
+    else:
+        out.write(explanation.to_text() + "\n")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    ruleset = args.ruleset or "dingnan-2020"
+    period = args.period or "2021"
+    path = _example_path(ruleset)
+    if not path.is_file():
+        path = _example_path("dingnan-2020")
+    facts = load_facts(parse_json(path.read_bytes(), source=str(path)))
+    result = evaluate(facts, ruleset=ruleset, period=period, engine=args.engine)
+    out.write(summary(result, facts, example=path.name))
+    return 0
+
+
+def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
+    """A readable digest of a result: what a person checks before trusting the JSON."""
+    rs = result.ruleset
+    lines = [
+        f"swrules — {rs.id}: {rs.title}",
+        f"  {rs.title_en}" if rs.title_en else "",
+        f"  issued by {rs.issuer}{f' ({rs.document_number})' if rs.document_number else ''}, published {rs.published}",
+        f"Period {result.period} · engine {result.engine} · {len(facts)} facts"
+        + (f" from {example}" if example else ""),
+        "",
+    ]
+    if result.post_grades:
+        lines.append(f"Post grades ({len(result.post_grades)})")
+        for g in result.post_grades:
+            lines.append(f"  {g.post:<12} {g.band.value:<12} tier {g.tier}  level {g.level:>2}  {g.title}")
+        lines.append("")
+    if result.eligibility:
+        persons = sorted({e.person for e in result.eligibility})
+        lines.append(f"Eligibility ({len(persons)} persons)")
+        for band in ("junior", "intermediate", "senior"):
+            n = sum(1 for e in result.eligibility if e.band.value == band and e.eligible)
+            lines.append(f"  {band:<13} {n:>4} eligible of {len(persons)}")
+        lines.append("")
+    if result.obligations:
+        lines.append(f"Obligations ({len(result.obligations)})")
+        totals: dict[tuple[str, str], Decimal] = {}
+        counts: dict[tuple[str, str], int] = {}
+        for ob in result.obligations:
+            k = (ob.kind.value, ob.payer)
+            totals[k] = totals.get(k, Decimal(0)) + (ob.amount or Decimal(0))
+            counts[k] = counts.get(k, 0) + 1
+        for (kind, payer), total in sorted(totals.items()):
+            lines.append(f"  {kind:<28} paid by {payer:<16} {counts[(kind, payer)]:>4} items  {total:>12,.2f} CNY")
+        grand = sum(totals.values(), Decimal(0))
+        lines.append(f"  {'total':<28} {'':<24} {len(result.obligations):>4} items  {grand:>12,.2f} CNY")
+        lines.append("")
+    if result.findings:
+        unmet = [f for f in result.findings if f.satisfied is False]
+        lines.append(f"Findings ({len(result.findings)}: {len(unmet)} not satisfied)")
+        for f in result.findings:
+            mark = {True: "ok  ", False: "FAIL", None: "info"}[f.satisfied]
+            who = f" ({f.person})" if f.person else ""
+            req = "" if f.required is None else f" required {f.required}"
+            lines.append(f"  {mark} {f.requirement:<34} {f.subject}{who}: actual {f.actual}{req}")
+        lines.append("")
+    first = (
+        next(iter(result.obligations), None)
+        or next(iter(result.findings), None)
+        or next(iter(result.post_grades), None)
+    )
+    if first is not None:
+        lines.append("Why? (swrules explain … --item " + first.key + ")")
+        lines.append(result.explain(first, depth=1).to_text())
+        lines.append("")
+    return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1])) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="swrules", description="Evaluate social-work talent policy rulesets against typed facts.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("evaluate", help="evaluate facts; print the result as JSON")
+    _add_eval_args(p)
+    p.set_defaults(handler=_cmd_evaluate)
+
+    p = sub.add_parser("rulesets", help="list the rulesets shipped with swrules")
+    p.set_defaults(handler=_cmd_rulesets)
+
+    p = sub.add_parser("explain", help="explain one derived item: rule, clause, parameters, facts")
+    _add_eval_args(p)
+    p.add_argument("--item", required=True, help="the item's key: an obligation id, post_grade/P1, finding/…")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_explain)
+
+    p = sub.add_parser("demo", help="evaluate a bundled example and print a readable summary")
+    _add_eval_args(p, file=False)
+    p.set_defaults(handler=_cmd_demo)
+
+    for extra in _EXTRA_COMMANDS:
+        extra(sub)
+    return parser
+
+
+#: Hooks that add further sub-commands (kept in their own modules).
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    stdout = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args, stdout))
+    except InputError as err:
+        for problem in err.problems:
+            print(f"swrules: {problem}", file=sys.stderr)
+        return 2
+    except EngineError as err:  # the input was fine; the evaluation failed
+        print(f"swrules: {err}", file=sys.stderr)
+        return 1
+    except SwrulesError as err:
+        print(f"swrules: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("swrules: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # never a traceback for a user; SWRULES_DEBUG=1 shows one
+        if os.environ.get("SWRULES_DEBUG"):
+            raise
+        print(f"swrules: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+def run() -> NoReturn:  # pragma: no cover - the console script
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The whole exception tree: every error swrules raises is a :class:`SwrulesError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "EngineError",
+    "EngineUnavailableError",
+    "InputError",
+    "ItemNotFoundError",
+    "PeriodError",
+    "Problem",
+    "RuleFailedError",
+    "RulesetError",
+    "SwrulesError",
+    "UnknownRulesetError",
+]
+
+
+class SwrulesError(Exception):
+    """Base of every error swrules raises."""
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """One thing wrong with one fact of the input.
+
+    ``index`` is the fact's position in the input (``None`` for a problem with
+    the document as a whole), ``fact_id`` and ``fact_type`` name it where they
+    could be read, ``field`` is the offending field (``None`` for the fact as a
+    whole), ``source`` names a file and row when the input came from one.
+    """
+
+    message: str
+    index: int | None = None
+    fact_type: str | None = None
+    fact_id: str | None = None
+    field: str | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        where: list[str] = []
+        if self.source is not None:
+            where.append(self.source)
+        if self.index is not None:
+            where.append(f"facts[{self.index}]")
+        if self.fact_type is not None:
+            where.append(self.fact_type)
+        if self.fact_id is not None:
+            where.append(repr(self.fact_id))
+        head = " ".join(where)
+        body = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{head}: {body}" if head else body
+
+
+class InputError(SwrulesError, ValueError):
+    """The facts handed in are not valid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        n = len(self.problems)
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the input:\n{lines}")
+
+
+class PeriodError(SwrulesError, ValueError):
+    """A period is not ``YYYY`` or ``YYYY-MM``."""
+
+
+class RulesetError(SwrulesError, ValueError):
+    """A ruleset file is malformed; the message names the file and the key."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        where = ""
+        if file is not None:
+            where = file + (f" [{key}]" if key else "") + ": "
+        elif key is not None:
+            where = f"[{key}]: "
+        super().__init__(where + message)
+
+
+class UnknownRulesetError(RulesetError, LookupError):
+    """No ruleset has the id asked for."""
+
+
+class EngineError(SwrulesError, RuntimeError):
+    """The rule engine failed; the evaluation produced no result."""
+
+
+class EngineUnavailableError(EngineError):
+    """The engine asked for cannot run here (for example durable-rules on Python 3.13)."""
+
+
+class RuleFailedError(EngineError):
+    """A rule raised while firing; names the rule and the facts it matched."""
+
+    def __init__(self, rule: str, facts: Sequence[str], cause: str) -> None:
+        self.rule = rule
+        self.facts = tuple(facts)
+        self.cause = cause
+        super().__init__(f"rule {rule!r} failed on facts {', '.join(self.facts) or '(none)'}: {cause}")
+
+
+class ItemNotFoundError(SwrulesError, LookupError):
+    """No derived item has the id asked for."""

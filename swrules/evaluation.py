@@ -1,0 +1,85 @@
+"""The library's front door: facts, a ruleset and a period in, a :class:`Result` out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from swrules.engine import compile_program, execute, key_of
+from swrules.errors import EngineError
+from swrules.items import Eligibility, Finding, Obligation, PostGrade
+from swrules.load import FactSet, load_facts
+from swrules.period import Period
+from swrules.result import Result
+from swrules.rulesets import Ruleset, load_ruleset
+
+__all__ = ["DEFAULT_ENGINE", "evaluate"]
+
+#: The engine used when none is named.
+DEFAULT_ENGINE = "durable"
+
+
+def evaluate(
+    facts: Any,
+    *,
+    ruleset: str | Path | Ruleset,
+    period: str | Period,
+    engine: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Result:
+    """Evaluate ``facts`` against ``ruleset`` for ``period``.
+
+    ``facts`` is a JSON document (``{"facts": [...]}``), a list of fact dicts
+    or fact objects, or a :class:`~swrules.load.FactSet`. ``ruleset`` is an id
+    (``"dingnan-2020"``), a path to a ruleset file, or a loaded
+    :class:`~swrules.rulesets.Ruleset`. ``parameters`` replaces parameter
+    values for this evaluation only (a what-if). Bad input raises
+    :class:`~swrules.errors.InputError` listing every problem.
+    """
+    the_period = Period.parse(period)
+    the_ruleset = load_ruleset(ruleset)
+    if parameters:
+        the_ruleset = the_ruleset.with_parameters(parameters)
+    fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+    program = compile_program(the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, the_period)
+    run = execute(program, fact_set, engine or DEFAULT_ENGINE)
+
+    sections: dict[str, list[Any]] = {"post_grades": [], "eligibility": [], "obligations": [], "findings": []}
+    intermediate = []
+    for item in run.items:
+        if item.SECTION is None:
+            intermediate.append(item)
+        else:
+            sections[item.SECTION].append(item)
+    for ob in sections["obligations"]:
+        if not _overlaps(ob.period, the_period):
+            raise EngineError(f"rule {ob.rule!r} derived obligation {ob.id!r} for {ob.period}, outside {the_period}")
+    return Result(
+        ruleset=the_ruleset,
+        period=the_period,
+        engine=engine or DEFAULT_ENGINE,
+        post_grades=tuple(
+            sorted((i for i in sections["post_grades"] if isinstance(i, PostGrade)), key=PostGrade.sort_key)
+        ),
+        eligibility=tuple(
+            sorted((i for i in sections["eligibility"] if isinstance(i, Eligibility)), key=Eligibility.sort_key)
+        ),
+        obligations=tuple(
+            sorted((i for i in sections["obligations"] if isinstance(i, Obligation)), key=Obligation.sort_key)
+        ),
+        findings=tuple(sorted((i for i in sections["findings"] if isinstance(i, Finding)), key=Finding.sort_key)),
+        intermediate=tuple(sorted(intermediate, key=key_of)),
+        derivations=run.derivations,
+        objects=run.objects,
+    )
+
+
+def _overlaps(item_period: str, period: Period) -> bool:
+    """An obligation is reported when its period lies within or contains the evaluated one."""
+    other = Period.parse(item_period)
+    return (
+        other.start <= period.end
+        and period.start <= other.end
+        and (other.year == period.year and (other.month is None or period.month is None or other.month == period.month))
+    )

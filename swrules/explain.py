@@ -1,0 +1,151 @@
+"""Provenance: from a derived item to the rule, the clause, the parameters and the facts behind it."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from swrules.engine import Derivation
+from swrules.items import plain
+from swrules.load import fact_to_dict
+from swrules.rulesets import Ruleset
+
+__all__ = ["Explanation", "explain"]
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """Why an item was derived.
+
+    ``facts`` are the input facts the rule matched or collected (by alias),
+    ``premises`` the explanations of the derived items it built on, so a chain
+    (certificate → held → eligibility → finding) reads from top to bottom.
+    """
+
+    key: str
+    item: Mapping[str, Any]
+    ruleset: str
+    rule: str
+    template: str
+    clause: str
+    text: str
+    reading: str
+    assumptions: tuple[Mapping[str, str], ...]
+    parameters: Mapping[str, Any]
+    facts: tuple[Mapping[str, Any], ...]
+    collected: Mapping[str, tuple[str, ...]]
+    premises: tuple[Explanation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "item": dict(self.item),
+            "ruleset": self.ruleset,
+            "rule": self.rule,
+            "template": self.template,
+            "clause": self.clause,
+            "text": self.text,
+            "reading": self.reading,
+            "assumptions": [dict(a) for a in self.assumptions],
+            "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
+            "facts": [dict(f) for f in self.facts],
+            "collected": {k: list(v) for k, v in self.collected.items()},
+            "premises": [p.to_dict() for p in self.premises],
+        }
+
+    def to_text(self, depth: int = 0) -> str:
+        pad = "  " * depth
+        lines = [f"{pad}{self.key}"]
+        fields = ", ".join(f"{k}={_short(v)}" for k, v in self.item.items() if k not in ("rule", "clause"))
+        lines.append(f"{pad}  = {fields}")
+        lines.append(f"{pad}  rule    {self.ruleset} / {self.rule} ({self.template})")
+        lines.append(f"{pad}  clause  {self.clause}")
+        for line in textwrap.wrap(self.text, 60):
+            lines.append(f"{pad}          {line}")
+        for line in textwrap.wrap(self.reading, 76):
+            lines.append(
+                f"{pad}  reading {line}" if line is textwrap.wrap(self.reading, 76)[0] else f"{pad}          {line}"
+            )
+        for a in self.assumptions:
+            lines.append(f"{pad}  assumes {a['id']}: {a['statement']}")
+        for name, value in self.parameters.items():
+            lines.append(f"{pad}  param   {name} = {_short(_jsonable(value))}")
+        for fact in self.facts:
+            alias = fact["alias"]
+            body = ", ".join(f"{k}={_short(v)}" for k, v in fact["fact"].items())
+            lines.append(f"{pad}  fact    {alias}: {body}")
+        for alias, keys in self.collected.items():
+            shown = ", ".join(keys[:8]) + (f", … ({len(keys)} in all)" if len(keys) > 8 else "")
+            lines.append(f"{pad}  counted {alias}: {shown or '(none)'}")
+        for premise in self.premises:
+            lines.append(f"{pad}  because")
+            lines.append(premise.to_text(depth + 2))
+        return "\n".join(lines)
+
+
+def explain(
+    key: str,
+    ruleset: Ruleset,
+    derivations: Mapping[str, Derivation],
+    objects: Mapping[str, Any],
+    *,
+    depth: int = 8,
+) -> Explanation:
+    """The explanation of the item ``key``, following derived premises ``depth`` levels down."""
+    d = derivations[key]
+    spec = ruleset.rule(d.rule)
+    facts = []
+    premises = []
+    for alias, premise in d.matched:
+        obj = objects[premise]
+        if premise in derivations:
+            if depth > 0:
+                premises.append(explain(premise, ruleset, derivations, objects, depth=depth - 1))
+            facts.append({"alias": alias, "key": premise, "fact": _item_dict(obj)})
+        else:
+            facts.append({"alias": alias, "key": premise, "fact": fact_to_dict(obj)})
+    return Explanation(
+        key=key,
+        item=_item_dict(objects[key]),
+        ruleset=ruleset.id,
+        rule=d.rule,
+        template=spec.template,
+        clause=d.clause,
+        text=spec.text,
+        reading=spec.reading,
+        assumptions=tuple(
+            {
+                "id": a.id,
+                "statement": a.statement,
+                "reason": a.reason,
+                **({"parameter": a.parameter} if a.parameter else {}),
+            }
+            for a in spec.assumptions
+        ),
+        parameters=dict(d.params),
+        facts=tuple(facts),
+        collected=dict(d.collected),
+        premises=tuple(premises),
+    )
+
+
+def _item_dict(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict())
+    return {a.name: plain(getattr(obj, a.name)) for a in attrs.fields(type(obj))}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 70 else text[:67] + "…"

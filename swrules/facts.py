@@ -1,0 +1,402 @@
+"""Typed facts: the input vocabulary of swrules (INTERCHANGE: "Input").
+
+Every fact is a frozen, keyword-only attrs class with real types: enums for
+closed vocabularies, :class:`datetime.date` for dates, :class:`decimal.Decimal`
+for money (never float). Each class validates itself at construction, so the
+rules never re-check a field. Loading from JSON, with friendly messages that
+name the fact and the field, lives in :mod:`swrules.load`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, Final, TypeAlias
+
+import attrs
+
+__all__ = [
+    "FACT_TYPES",
+    "TIERS",
+    "Band",
+    "CertLevel",
+    "Certificate",
+    "Community",
+    "CommunityKind",
+    "ExamRegistration",
+    "Fact",
+    "Jurisdiction",
+    "OrgKind",
+    "Organization",
+    "Person",
+    "Post",
+    "Role",
+    "ServiceProject",
+    "TalentSelection",
+    "Training",
+]
+
+
+class Role(enum.Enum):
+    """What a person does (the groups the documents name)."""
+
+    COMMUNITY_WORKER = "community_worker"  # 社区工作者
+    INSTITUTION_STAFF = "institution_staff"  # 事业单位工作人员
+    SOCIAL_ORG_STAFF = "social_org_staff"  # 社会组织/社工机构工作人员
+    TOWNSHIP_STAFF = "township_staff"  # 镇政府/社区管委会基层站所干部
+    VILLAGE_CADRE = "village_cadre"  # 村（居）干部
+    OTHER = "other"
+
+
+class CertLevel(enum.Enum):
+    """Level of the national social-worker certificate (全国社会工作者职业水平证书)."""
+
+    ASSISTANT = "assistant"  # 助理社会工作师
+    INTERMEDIATE = "intermediate"  # 社会工作师
+    SENIOR = "senior"  # 高级社会工作师
+
+    @property
+    def rank(self) -> int:
+        """1 for assistant, 2 for intermediate, 3 for senior."""
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK: Final = {CertLevel.ASSISTANT: 1, CertLevel.INTERMEDIATE: 2, CertLevel.SENIOR: 3}
+
+
+class Band(enum.Enum):
+    """Band of a professional technical post (初级 / 中级 / 高级)."""
+
+    JUNIOR = "junior"
+    INTERMEDIATE = "intermediate"
+    SENIOR = "senior"
+
+    @property
+    def rank(self) -> int:
+        """The certificate rank the band asks for: junior 1, intermediate 2, senior 3."""
+        return _BAND_RANK[self]
+
+
+_BAND_RANK: Final = {Band.JUNIOR: 1, Band.INTERMEDIATE: 2, Band.SENIOR: 3}
+
+#: Tiers each band has (zj2019.s8.grade-map): junior 1-2, the others 1-3.
+TIERS: Final[dict[Band, tuple[int, ...]]] = {
+    Band.JUNIOR: (1, 2),
+    Band.INTERMEDIATE: (1, 2, 3),
+    Band.SENIOR: (1, 2, 3),
+}
+
+
+class CommunityKind(enum.Enum):
+    URBAN = "urban"
+    RURAL = "rural"
+
+
+class OrgKind(enum.Enum):
+    PUBLIC_INSTITUTION = "public_institution"
+    SOCIAL_WORK_AGENCY = "social_work_agency"
+    COMMUNITY_SOCIAL_ORG = "community_social_org"
+    TOWNSHIP_GOVERNMENT = "township_government"
+    OTHER = "other"
+
+
+# --- field helpers -----------------------------------------------------------
+# Each field carries metadata read by the loader: its JSON kind and, for a
+# reference, the fact type it points at. The validators here are the last
+# line of defence for Python callers who build facts by hand.
+
+
+def _nonempty_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{attribute.name} must be a non-empty string (got {value!r})")
+
+
+def _opt_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _nonempty_str(_inst, attribute, value)
+
+
+def _strict_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be true or false (got {value!r})")
+
+
+def _strict_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be an integer (got {value!r})")
+
+
+def _money(minimum: Decimal | None, strict: bool) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise TypeError(f"{attribute.name} must be a finite Decimal (got {value!r})")
+        if value.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError(f"{attribute.name} must have at most two decimal places (got {value})")
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            op = ">" if strict else ">="
+            raise ValueError(f"{attribute.name} must be {op} {minimum} (got {value})")
+
+    return check
+
+
+def _opt(
+    check: Callable[[object, attrs.Attribute[Any], object], None],
+) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def inner(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            check(inst, attribute, value)
+
+    return inner
+
+
+def _enum(cls: type[enum.Enum]) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, cls):
+            raise TypeError(f"{attribute.name} must be a {cls.__name__} (got {value!r})")
+
+    return check
+
+
+def _date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, date):
+        raise TypeError(f"{attribute.name} must be a date (got {value!r})")
+
+
+def _positive_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _strict_int(_inst, attribute, value)
+    assert isinstance(value, int)
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be > 0 (got {value})")
+
+
+def _nonneg_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _strict_int(_inst, attribute, value)
+    assert isinstance(value, int)
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0 (got {value})")
+
+
+def _year(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _strict_int(_inst, attribute, value)
+    assert isinstance(value, int)
+    if not 1900 <= value <= 2999:
+        raise ValueError(f"{attribute.name} must be a year between 1900 and 2999 (got {value})")
+
+
+def _hours(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise ValueError(f"{attribute.name} must be a number >= 0 (got {value!r})")
+
+
+def _str_tuple(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
+        raise TypeError(f"{attribute.name} must be a tuple of ids (got {value!r})")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{attribute.name} lists an id twice (got {list(value)!r})")
+
+
+def _id() -> Any:
+    return attrs.field(validator=_nonempty_str, metadata={"kind": "id"})
+
+
+def _ref(target: str, *, required: bool = True) -> Any:
+    if required:
+        return attrs.field(validator=_nonempty_str, metadata={"kind": "ref", "ref": target})
+    return attrs.field(default=None, validator=_opt_str, metadata={"kind": "ref", "ref": target})
+
+
+def _bool(default: bool) -> Any:
+    return attrs.field(default=default, validator=_strict_bool, metadata={"kind": "bool"})
+
+
+def _money_field(
+    *,
+    default: Decimal | None = None,
+    required: bool = False,
+    minimum: Decimal | None = Decimal(0),
+    strict: bool = False,
+) -> Any:
+    check = _money(minimum, strict)
+    meta = {"kind": "money", "check": check}
+    if required:
+        return attrs.field(validator=check, metadata=meta)
+    return attrs.field(default=default, validator=_opt(check) if default is None else check, metadata=meta)
+
+
+def _enum_field(cls: type[enum.Enum]) -> Any:
+    return attrs.field(validator=_enum(cls), metadata={"kind": "enum", "enum": cls})
+
+
+# --- the facts ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Person:
+    """Someone in the social-work workforce, or who may join it."""
+
+    TYPE: ClassVar[str] = "person"
+
+    id: str = _id()
+    role: Role = _enum_field(Role)
+    community: str | None = _ref("community", required=False)
+    organization: str | None = _ref("organization", required=False)
+    full_time: bool = _bool(False)
+    leader: bool = _bool(False)
+    social_work_education: bool = _bool(False)
+    monthly_salary: Decimal | None = _money_field()
+    reference_salary: Decimal | None = _money_field()
+
+
+@attrs.frozen(kw_only=True)
+class Certificate:
+    """A national social-worker certificate (全国社会工作者职业水平证书)."""
+
+    TYPE: ClassVar[str] = "certificate"
+
+    id: str = _id()
+    holder: str = _ref("person")
+    level: CertLevel = _enum_field(CertLevel)
+    obtained_on: date = attrs.field(validator=_date, metadata={"kind": "date"})
+    registered: bool = _bool(False)
+
+
+@attrs.frozen(kw_only=True)
+class Post:
+    """A professional technical post, occupied (``holder``) or vacant."""
+
+    TYPE: ClassVar[str] = "post"
+
+    id: str = _id()
+    band: Band = _enum_field(Band)
+    tier: int = attrs.field(validator=_strict_int, metadata={"kind": "int", "check": _strict_int})
+    organization: str | None = _ref("organization", required=False)
+    community: str | None = _ref("community", required=False)
+    holder: str | None = _ref("person", required=False)
+    social_work: bool = _bool(True)
+
+    @tier.validator
+    def _check_tier(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if value not in TIERS[self.band]:
+            allowed = ", ".join(str(t) for t in TIERS[self.band])
+            raise ValueError(f"tier must be one of {allowed} for a {self.band.value} post (got {value})")
+
+
+@attrs.frozen(kw_only=True)
+class Community:
+    """An urban or rural community (城市社区 / 农村社区)."""
+
+    TYPE: ClassVar[str] = "community"
+
+    id: str = _id()
+    kind: CommunityKind = _enum_field(CommunityKind)
+
+
+@attrs.frozen(kw_only=True)
+class Organization:
+    """An employer: public institution, social-work agency, community social organisation, …"""
+
+    TYPE: ClassVar[str] = "organization"
+
+    id: str = _id()
+    kind: OrgKind = _enum_field(OrgKind)
+    primarily_social_work: bool = _bool(False)
+    professional_posts: int | None = attrs.field(
+        default=None, validator=_opt(_nonneg_int), metadata={"kind": "int", "check": _nonneg_int}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ExamRegistration:
+    """A registration for the national social-worker exam, with its costs."""
+
+    TYPE: ClassVar[str] = "exam_registration"
+
+    id: str = _id()
+    person: str = _ref("person")
+    year: int = attrs.field(validator=_year, metadata={"kind": "int", "check": _year})
+    registration_fee: Decimal = _money_field(default=Decimal("0"))
+    travel_cost: Decimal = _money_field(default=Decimal("0"))
+
+
+@attrs.frozen(kw_only=True)
+class ServiceProject:
+    """A social-service project, usually purchased by government."""
+
+    TYPE: ClassVar[str] = "service_project"
+
+    id: str = _id()
+    organization: str = _ref("organization")
+    funds: Decimal = _money_field(required=True, minimum=Decimal(0), strict=True)
+    personnel_cost: Decimal = _money_field(required=True)
+    government_purchased: bool = _bool(True)
+    social_workers: tuple[str, ...] = attrs.field(
+        default=(), validator=_str_tuple, metadata={"kind": "refs", "ref": "person"}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Training:
+    """Hours of social-work training a person took in a year."""
+
+    TYPE: ClassVar[str] = "training"
+
+    id: str = _id()
+    person: str = _ref("person")
+    year: int = attrs.field(validator=_year, metadata={"kind": "int", "check": _year})
+    hours: Decimal = attrs.field(validator=_hours, metadata={"kind": "number", "check": _hours})
+
+
+@attrs.frozen(kw_only=True)
+class TalentSelection:
+    """Selection of a person in a county talent selection (人才遴选)."""
+
+    TYPE: ClassVar[str] = "talent_selection"
+
+    id: str = _id()
+    person: str = _ref("person")
+    year: int = attrs.field(validator=_year, metadata={"kind": "int", "check": _year})
+
+
+@attrs.frozen(kw_only=True)
+class Jurisdiction:
+    """The province or county the facts describe."""
+
+    TYPE: ClassVar[str] = "jurisdiction"
+
+    id: str = _id()
+    population: int | None = attrs.field(
+        default=None, validator=_opt(_positive_int), metadata={"kind": "int", "check": _positive_int}
+    )
+
+
+Fact: TypeAlias = (
+    Person
+    | Certificate
+    | Post
+    | Community
+    | Organization
+    | ExamRegistration
+    | ServiceProject
+    | Training
+    | TalentSelection
+    | Jurisdiction
+)
+
+#: Fact classes by their JSON ``type``, in the order INTERCHANGE lists them.
+FACT_TYPES: Final[dict[str, type[Fact]]] = {
+    cls.TYPE: cls
+    for cls in (
+        Person,
+        Certificate,
+        Post,
+        Community,
+        Organization,
+        ExamRegistration,
+        ServiceProject,
+        Training,
+        TalentSelection,
+        Jurisdiction,
+    )
+}

@@ -1,0 +1,297 @@
+"""Derived items: what the rules conclude (INTERCHANGE: "Output").
+
+Four kinds reach the output — :class:`PostGrade`, :class:`Eligibility`,
+:class:`Obligation`, :class:`Finding` — and a few are intermediate steps of a
+chain (:class:`Held`, :class:`PersonStatus`, :class:`SubjectCount`) that
+explanations show but the JSON output does not. Every item has a ``key``,
+unique within a result, by which it can be explained; rule and clause are
+filled in by the evaluator from the rule that derived the item.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, Final, TypeAlias
+
+import attrs
+
+from swrules.facts import Band, CertLevel
+
+__all__ = [
+    "CURRENCY",
+    "OUTPUT_SECTIONS",
+    "Eligibility",
+    "Finding",
+    "Held",
+    "Item",
+    "Obligation",
+    "ObligationKind",
+    "PersonStatus",
+    "PostGrade",
+    "SubjectCount",
+    "obligation_id",
+]
+
+CURRENCY: Final = "CNY"
+_CENT: Final = Decimal("0.01")
+
+
+class ObligationKind(enum.Enum):
+    EXAM_REWARD = "exam_reward"
+    EXAM_EXPENSE_REIMBURSEMENT = "exam_expense_reimbursement"
+    MONTHLY_ALLOWANCE = "monthly_allowance"
+    TALENT_REWARD = "talent_reward"
+    TALENT_CARD = "talent_card"
+
+
+def _escape(part: str) -> str:
+    return part.replace("%", "%25").replace("/", "%2F")
+
+
+def obligation_id(ruleset: str, rule: str, *parts: str) -> str:
+    """A stable, readable id: ``ruleset/rule/part/...``, each part escaped so ids never collide."""
+    return "/".join(_escape(p) for p in (ruleset, rule, *parts))
+
+
+@attrs.frozen(kw_only=True)
+class Held:
+    """A certificate counts for its holder at the evaluation date (intermediate)."""
+
+    TYPE: ClassVar[str] = "held"
+    SECTION: ClassVar[str | None] = None
+
+    person: str
+    certificate: str
+    level: CertLevel
+    obtained_on: date
+    registered: bool
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"held/{self.certificate}"
+
+    @property
+    def rank(self) -> int:
+        return self.level.rank
+
+
+@attrs.frozen(kw_only=True)
+class PersonStatus:
+    """One person's standing at the evaluation date, summarised for counting (intermediate).
+
+    ``top_level`` is the highest certificate held, or None.
+    """
+
+    TYPE: ClassVar[str] = "person_status"
+    SECTION: ClassVar[str | None] = None
+
+    person: str
+    community: str | None
+    organization: str | None
+    top_level: CertLevel | None
+    registered: bool
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"person_status/{self.person}"
+
+    @property
+    def certified(self) -> bool:
+        return self.top_level is not None
+
+
+@attrs.frozen(kw_only=True)
+class SubjectCount:
+    """A count of certified people attached to one subject (intermediate)."""
+
+    TYPE: ClassVar[str] = "subject_count"
+    SECTION: ClassVar[str | None] = None
+
+    subject: str
+    what: str
+    count: int
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"subject_count/{self.what}/{self.subject}"
+
+
+@attrs.frozen(kw_only=True)
+class PostGrade:
+    """The professional grade (level 5-12) and title a post carries."""
+
+    TYPE: ClassVar[str] = "post_grade"
+    SECTION: ClassVar[str | None] = "post_grades"
+
+    post: str
+    band: Band
+    tier: int
+    level: int
+    title: str
+    holder: str | None = attrs.field(default=None, metadata={"output": False})
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"post_grade/{self.post}"
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (self.post,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "post": self.post,
+            "band": self.band.value,
+            "tier": self.tier,
+            "level": self.level,
+            "title": self.title,
+            "rule": self.rule,
+            "clause": self.clause,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Eligibility:
+    """Whether a person may hold a post of a band (holds a certificate of its level or above)."""
+
+    TYPE: ClassVar[str] = "eligibility"
+    SECTION: ClassVar[str | None] = "eligibility"
+
+    person: str
+    band: Band
+    eligible: bool
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"eligibility/{self.person}/{self.band.value}"
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (self.person, f"{self.band.rank}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.person,
+            "band": self.band.value,
+            "eligible": self.eligible,
+            "rule": self.rule,
+            "clause": self.clause,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Obligation:
+    """Something owed to a person in a period: money (``amount``) or an in-kind benefit (``amount`` None)."""
+
+    TYPE: ClassVar[str] = "obligation"
+    SECTION: ClassVar[str | None] = "obligations"
+
+    id: str
+    kind: ObligationKind
+    payee: str
+    payer: str
+    amount: Decimal | None
+    period: str
+    currency: str = CURRENCY
+    rule: str = ""
+    clause: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount is not None:
+            if self.amount < 0:
+                raise ValueError(f"obligation {self.id}: amount must not be negative (got {self.amount})")
+            object.__setattr__(self, "amount", self.amount.quantize(_CENT))
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (self.payee, self.kind.value, self.period, self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "payee": self.payee,
+            "payer": self.payer,
+            "amount": None if self.amount is None else f"{self.amount:.2f}",
+            "currency": self.currency,
+            "period": self.period,
+            "rule": self.rule,
+            "clause": self.clause,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """A requirement checked against a subject.
+
+    ``satisfied`` is None for an indicator with no threshold (and then
+    ``required`` is None too). ``person`` is set when the requirement is about
+    one person within the subject.
+    """
+
+    TYPE: ClassVar[str] = "finding"
+    SECTION: ClassVar[str | None] = "findings"
+
+    subject: str
+    requirement: str
+    satisfied: bool | None
+    actual: Decimal
+    required: Decimal | None
+    person: str | None = None
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        tail = "" if self.person is None else f"/{self.person}"
+        return f"finding/{self.requirement}/{self.subject}{tail}"
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (self.subject, self.requirement, self.person or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "subject": self.subject,
+            "requirement": self.requirement,
+            "satisfied": self.satisfied,
+            "actual": self.actual,
+            "required": self.required,
+        }
+        if self.person is not None:
+            out["person"] = self.person
+        out["rule"] = self.rule
+        out["clause"] = self.clause
+        return out
+
+
+Item: TypeAlias = Held | PersonStatus | SubjectCount | PostGrade | Eligibility | Obligation | Finding
+OutputItem: TypeAlias = PostGrade | Eligibility | Obligation | Finding
+
+#: Output sections in the order of the JSON document.
+OUTPUT_SECTIONS: Final = ("post_grades", "eligibility", "obligations", "findings")
+
+ITEM_TYPES: Final[dict[str, type[Item]]] = {
+    cls.TYPE: cls for cls in (Held, PersonStatus, SubjectCount, PostGrade, Eligibility, Obligation, Finding)
+}
+
+
+def plain(value: object) -> object:
+    """An item field as plain JSON-ready data (enums by value, dates ISO)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

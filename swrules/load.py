@@ -1,0 +1,379 @@
+"""From JSON (or plain dicts) to validated facts, reporting every problem at once.
+
+The loader checks everything INTERCHANGE lists as bad input: unknown type,
+unknown, missing or ill-typed field, unknown enum value, impossible date, band
+and tier outside the grade table, duplicate id, dangling reference. It never
+stops at the first problem: :class:`~swrules.errors.InputError` carries all of
+them, each naming the fact's index, its id and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+import attrs
+
+from swrules.errors import InputError, Problem
+from swrules.facts import FACT_TYPES, TIERS, Band, Fact
+
+__all__ = ["FactSet", "fact_to_dict", "load_facts", "parse_json"]
+
+_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECIMAL_RE: Final = re.compile(r"^-?\d+(\.\d+)?$")
+#: Bounds that keep a hostile document from costing unbounded time or memory.
+MAX_ID_LENGTH: Final = 200
+MAX_DIGITS: Final = 20
+
+
+@attrs.frozen
+class FactSet:
+    """A validated, internally consistent collection of facts.
+
+    Facts are kept in a canonical order (by type, then id) so that everything
+    computed from a fact set is independent of the order the facts came in.
+    """
+
+    facts: tuple[Fact, ...]
+    _index: Mapping[tuple[str, str], Fact] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", {(f.TYPE, f.id): f for f in self.facts})
+
+    @classmethod
+    def of(cls, facts: Iterable[Fact]) -> FactSet:
+        order = {name: i for i, name in enumerate(FACT_TYPES)}
+        return cls(tuple(sorted(facts, key=lambda f: (order[f.TYPE], f.id))))
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def __iter__(self) -> Iterator[Fact]:
+        return iter(self.facts)
+
+    def get(self, fact_type: str, fact_id: str) -> Fact | None:
+        """The fact of that type and id, or None."""
+        return self._index.get((fact_type, fact_id))
+
+    def of_type(self, fact_type: str) -> tuple[Fact, ...]:
+        """Every fact of one type, in id order."""
+        return tuple(f for f in self.facts if f.TYPE == fact_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``{"facts": [...]}``) these facts load from."""
+        return {"facts": [fact_to_dict(f) for f in self.facts]}
+
+
+def fact_to_dict(fact: Fact) -> dict[str, Any]:
+    """One fact as its JSON object: every field, money and hours as decimal strings."""
+    out: dict[str, Any] = {"type": fact.TYPE}
+    for a in attrs.fields(type(fact)):
+        value = getattr(fact, a.name)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, _dt.date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[a.name] = value
+    return out
+
+
+def parse_json(text: str | bytes, *, source: str = "input") -> Any:
+    """Parse JSON strictly: numbers as Decimal or int, no NaN or Infinity, no duplicate keys."""
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"key {key!r} appears twice in one object")
+            out[key] = value
+        return out
+
+    def bounded_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_DIGITS:
+            raise ValueError(f"number {digits[:30]}… has more than {MAX_DIGITS} digits")
+        return int(digits)
+
+    def bounded_decimal(digits: str) -> Decimal:
+        if len(digits) > MAX_DIGITS + 10:
+            raise ValueError(f"number {digits[:30]}… is too long")
+        return Decimal(digits)
+
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(
+                [Problem(message=f"{source} is not UTF-8 text: {err.reason} at byte {err.start}")]
+            ) from None
+    try:
+        return json.loads(
+            text,
+            parse_float=bounded_decimal,
+            parse_int=bounded_int,
+            parse_constant=no_constants,
+            object_pairs_hook=no_duplicates,
+        )
+    except RecursionError:
+        raise InputError([Problem(message=f"{source} is nested too deeply")]) from None
+    except json.JSONDecodeError as err:
+        raise InputError(
+            [Problem(message=f"{source} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}")]
+        ) from None
+    except (ValueError, InvalidOperation) as err:
+        raise InputError([Problem(message=f"{source} is not valid JSON: {err}")]) from None
+
+
+def load_facts(data: Any, *, source: str | None = None) -> FactSet:
+    """Validate a JSON document (``{"facts": [...]}``), a list of dicts, or fact objects.
+
+    Fact objects may be mixed with dicts. Returns a :class:`FactSet`; raises
+    :class:`InputError` listing every problem found.
+    """
+    if isinstance(data, FactSet):
+        return data
+    if isinstance(data, Mapping):
+        extra = sorted(set(data) - {"facts"})
+        if "facts" not in data:
+            raise InputError([Problem(message='the document must be an object with a "facts" list', source=source)])
+        if extra:
+            raise InputError(
+                [Problem(message=f'unknown top-level key {extra[0]!r} (expected only "facts")', source=source)]
+            )
+        data = data["facts"]
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise InputError([Problem(message='"facts" must be a list of fact objects', source=source)])
+    problems: list[Problem] = []
+    facts: list[tuple[int, Fact]] = []
+    for index, raw in enumerate(data):
+        fact = _one_fact(index, raw, problems, source)
+        if fact is not None:
+            facts.append((index, fact))
+    _check_ids(facts, problems, source)
+    if problems:
+        raise InputError(problems)
+    return FactSet.of(f for _, f in facts)
+
+
+def _one_fact(index: int, raw: object, problems: list[Problem], source: str | None) -> Fact | None:
+    if isinstance(raw, tuple(FACT_TYPES.values())):
+        return raw  # type: ignore[return-value]
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(message=f"a fact must be an object (got {_kind(raw)})", index=index, source=source))
+        return None
+    fact_type = raw.get("type")
+    raw_id = raw.get("id")
+    fact_id = raw_id if isinstance(raw_id, str) else None
+    if not isinstance(fact_type, str) or fact_type not in FACT_TYPES:
+        got = "no type" if fact_type is None else repr(fact_type)
+        hint = _did_you_mean(fact_type, FACT_TYPES) if isinstance(fact_type, str) else ""
+        problems.append(
+            Problem(
+                message=f"type must be one of {', '.join(FACT_TYPES)} (got {got}){hint}",
+                index=index,
+                fact_id=fact_id,
+                field="type",
+                source=source,
+            )
+        )
+        return None
+    cls = FACT_TYPES[fact_type]
+    fields = {a.name: a for a in attrs.fields(cls)}
+
+    def problem(field: str | None, message: str) -> None:
+        problems.append(
+            Problem(message=message, index=index, fact_type=fact_type, fact_id=fact_id, field=field, source=source)
+        )
+
+    before = len(problems)
+    for key in raw:
+        if key != "type" and key not in fields:
+            problem(key, f"unknown field for a {fact_type}{_did_you_mean(key, fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, a in fields.items():
+        if name not in raw or raw[name] is None:
+            if a.default is attrs.NOTHING:
+                problem(name, "is required" if name not in raw else "is required and must not be null")
+            continue
+        ok, value = _convert(a, raw[name])
+        if ok:
+            kwargs[name] = value
+        else:
+            problem(name, value)
+    if len(problems) > before:
+        return None
+    if "band" in kwargs and "tier" in kwargs:
+        band: Band = kwargs["band"]
+        if kwargs["tier"] not in TIERS[band]:
+            allowed = ", ".join(str(t) for t in TIERS[band])
+            problem("tier", f"must be one of {allowed} for a {band.value} post (got {kwargs['tier']})")
+            return None
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:  # a constraint between fields
+        problem(None, str(err))
+        return None
+
+
+def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
+    kind = a.metadata["kind"]
+    if kind in ("id", "ref"):
+        if not isinstance(value, str) or not value:
+            return False, f"must be a non-empty string (got {_kind(value)})"
+        if len(value) > MAX_ID_LENGTH:
+            return False, f"must be at most {MAX_ID_LENGTH} characters (got {len(value)})"
+        return True, value
+    if kind == "refs":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            return False, f"must be a list of ids (got {_kind(value)})"
+        if len(set(value)) != len(value):
+            return False, "lists an id twice"
+        return True, tuple(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            return False, f"must be true or false (got {_kind(value)})"
+        return True, value
+    if kind == "int":
+        if isinstance(value, Decimal) and value == value.to_integral_value() and value.is_finite():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return False, f"must be an integer (got {_kind(value)})"
+        try:
+            a.metadata["check"](None, a, value)
+        except (TypeError, ValueError) as err:
+            return False, _strip_name(a.name, err)
+        return True, value
+    if kind == "enum":
+        cls: type[enum.Enum] = a.metadata["enum"]
+        allowed = [m.value for m in cls]
+        if not isinstance(value, str) or value not in allowed:
+            hint = _did_you_mean(value, allowed) if isinstance(value, str) else ""
+            return False, f"must be one of {', '.join(allowed)} (got {_short(value)}){hint}"
+        return True, cls(value)
+    if kind == "date":
+        if not isinstance(value, str) or not _DATE_RE.match(value):
+            return False, f"must be a date YYYY-MM-DD (got {_short(value)})"
+        try:
+            return True, _dt.date.fromisoformat(value)
+        except ValueError:
+            return False, f"is not a real date (got {value!r})"
+    if kind in ("money", "number"):
+        number = _decimal(value)
+        if number is None:
+            what = "an amount in yuan (a JSON number or a decimal string)" if kind == "money" else "a number"
+            return False, f"must be {what} (got {_short(value)})"
+        try:
+            a.metadata["check"](None, a, number)
+        except (TypeError, ValueError) as err:
+            return False, _strip_name(a.name, err)
+        return True, number
+    raise AssertionError(f"unhandled field kind {kind}")  # pragma: no cover
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if len(str(abs(value))) > MAX_DIGITS:
+            return None
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() and len(value.as_tuple().digits) <= MAX_DIGITS else None
+    if isinstance(value, str) and len(value) <= MAX_DIGITS + 2 and _DECIMAL_RE.match(value.strip()):
+        return Decimal(value.strip())
+    return None  # floats included: money is never a float
+
+
+def _check_ids(facts: list[tuple[int, Fact]], problems: list[Problem], source: str | None) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, fact in facts:
+        key = (fact.TYPE, fact.id)
+        if key in seen:
+            problems.append(
+                Problem(
+                    message=f"duplicate id: facts[{seen[key]}] is a {fact.TYPE} with the same id",
+                    index=index,
+                    fact_type=fact.TYPE,
+                    fact_id=fact.id,
+                    field="id",
+                    source=source,
+                )
+            )
+        else:
+            seen[key] = index
+    jurisdictions = [(i, f) for i, f in facts if f.TYPE == "jurisdiction"]
+    for index, fact in jurisdictions[1:]:
+        problems.append(
+            Problem(
+                message=f"only one jurisdiction may be described per input (facts[{jurisdictions[0][0]}] is one)",
+                index=index,
+                fact_type=fact.TYPE,
+                fact_id=fact.id,
+                source=source,
+            )
+        )
+    for index, fact in facts:
+        for a in attrs.fields(type(fact)):
+            target = a.metadata.get("ref")
+            if target is None:
+                continue
+            value = getattr(fact, a.name)
+            refs = value if isinstance(value, tuple) else (value,)
+            for ref in refs:
+                if ref is not None and (target, ref) not in seen:
+                    problems.append(
+                        Problem(
+                            message=f"refers to {target} {ref!r}, which is not in the input",
+                            index=index,
+                            fact_type=fact.TYPE,
+                            fact_id=fact.id,
+                            field=a.name,
+                            source=source,
+                        )
+                    )
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return f"the number {_short(value)}"
+    if isinstance(value, str):
+        return f"the string {_short(value)}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _short(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _strip_name(name: str, err: Exception) -> str:
+    text = str(err)
+    return text[len(name) + 1 :] if text.startswith(name + " ") else text
+
+
+def _did_you_mean(word: object, choices: Iterable[str]) -> str:
+    import difflib
+
+    if not isinstance(word, str) or len(word) > 100:
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,85 @@
+"""What an evaluation returns: typed items, the JSON document, and explanations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from swrules._json import dumps
+from swrules.engine import Derivation
+from swrules.errors import ItemNotFoundError
+from swrules.explain import Explanation, explain
+from swrules.items import Eligibility, Finding, Item, Obligation, PostGrade
+from swrules.period import Period
+from swrules.rulesets import Ruleset
+
+__all__ = ["Result"]
+
+
+@attrs.frozen(kw_only=True)
+class Result:
+    """The items derived from one input by one ruleset for one period.
+
+    ``post_grades``, ``eligibility``, ``obligations`` and ``findings`` are
+    sorted as the JSON contract says (by subject, then kind), so the same
+    input gives the same bytes whatever the order of its facts.
+    """
+
+    ruleset: Ruleset
+    period: Period
+    engine: str
+    post_grades: tuple[PostGrade, ...]
+    eligibility: tuple[Eligibility, ...]
+    obligations: tuple[Obligation, ...]
+    findings: tuple[Finding, ...]
+    intermediate: tuple[Item, ...] = attrs.field(repr=False)
+    _derivations: Mapping[str, Derivation] = attrs.field(repr=False, eq=False)
+    _objects: Mapping[str, Any] = attrs.field(repr=False, eq=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The output document of INTERCHANGE, as plain data (money as strings, numbers as Decimal)."""
+        return {
+            "ruleset": self.ruleset.id,
+            "period": str(self.period),
+            "post_grades": [i.to_dict() for i in self.post_grades],
+            "eligibility": [i.to_dict() for i in self.eligibility],
+            "obligations": [i.to_dict() for i in self.obligations],
+            "findings": [i.to_dict() for i in self.findings],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The output document as JSON text: the same input always gives the same bytes."""
+        return dumps(self.to_dict(), indent=indent) + "\n"
+
+    def items(self) -> Iterator[PostGrade | Eligibility | Obligation | Finding]:
+        """Every output item, section by section."""
+        yield from self.post_grades
+        yield from self.eligibility
+        yield from self.obligations
+        yield from self.findings
+
+    def keys(self) -> list[str]:
+        """The key of every derived item, intermediate steps included (what ``explain`` accepts)."""
+        return sorted(self._derivations)
+
+    def get(self, key: str) -> Item:
+        """The derived item with this key (``post_grade/P1``, an obligation id, …)."""
+        if key not in self._derivations:
+            raise ItemNotFoundError(f"no derived item {key!r} in this result{_hint(key, self._derivations)}")
+        item: Item = self._objects[key]
+        return item
+
+    def explain(self, item: Item | str, *, depth: int = 8) -> Explanation:
+        """Why ``item`` (an item of this result, or its key) was derived."""
+        key = item if isinstance(item, str) else item.key
+        self.get(key)
+        return explain(key, self.ruleset, self._derivations, self._objects, depth=depth)
+
+
+def _hint(word: str, choices: Mapping[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,34 @@
+"""Rule templates, one module per family; rulesets bind them to clauses and parameters.
+
+Every :class:`~swrules.rules._ir.RuleDef` defined at the top level of a family
+module listed in ``_FAMILIES`` is a template, registered under its ``name``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Final
+
+from swrules.rules._ir import RuleDef
+
+__all__ = ["TEMPLATES"]
+
+_FAMILIES: Final = ("grades", "rewards", "staffing", "targets")
+
+
+def _discover() -> dict[str, RuleDef]:
+    found: dict[str, RuleDef] = {}
+    for family in _FAMILIES:
+        module = importlib.import_module(f"swrules.rules.{family}")
+        for value in vars(module).values():
+            if isinstance(value, RuleDef):
+                if value.name in found and found[value.name] is not value:
+                    raise RuntimeError(f"two rule templates are named {value.name!r}")
+                if not value.name.startswith(family + "."):
+                    raise RuntimeError(f"template {value.name!r} must be named {family}.<rule>")
+                found[value.name] = value
+    return dict(sorted(found.items()))
+
+
+#: Every rule template by name (``family.rule``).
+TEMPLATES: Final[dict[str, RuleDef]] = _discover()

@@ -1,0 +1,3 @@
+"""Rule templates of the rewards family."""
+
+from __future__ import annotations

@@ -1,0 +1,528 @@
+"""Rulesets as data: loading, layering and validating the TOML files of ``rulesets/``.
+
+A ruleset file states where its policy comes from (title, issuer, document
+number, dates), its parameters (amounts, thresholds, tables), and its rules:
+for each, the template that computes it, the catalog clause it implements, the
+clause's original text, an English reading, and the assumptions taken where
+the text is ambiguous. A file may ``extend`` base layers; a parameter or rule
+given twice with different values fails to load unless the later layer says
+``override``. Unknown keys are errors, and every error names the file and key.
+Rulesets are data only: nothing in a file is ever executed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from swrules.engine import RuleBinding
+from swrules.errors import RulesetError, UnknownRulesetError
+from swrules.facts import TIERS
+from swrules.rules import TEMPLATES
+from swrules.rules._ir import ParamSpec, RuleDef
+
+__all__ = ["Assumption", "RuleSpec", "Ruleset", "builtin_dir", "list_rulesets", "load_ruleset", "parse_value"]
+
+_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_MAX_FILE_BYTES: Final = 2_000_000
+_META_KEYS: Final = {
+    "id": (str, True),
+    "kind": (str, False),
+    "title": (str, True),
+    "title_en": (str, False),
+    "issuer": (str, True),
+    "issuer_en": (str, False),
+    "document_number": (str, False),
+    "published": (date, True),
+    "applies_from": (date, True),
+    "applies_until": (date, False),
+    "extends": (list, False),
+    "notes": (str, False),
+}
+_RULE_KEYS: Final = {"id", "template", "clause", "text", "reading", "override", "assumptions"}
+_ASSUMPTION_KEYS: Final = {"id", "statement", "reason", "parameter"}
+_TOP_KEYS: Final = {"ruleset", "parameters", "overrides", "rules"}
+
+
+@attrs.frozen(kw_only=True)
+class Assumption:
+    """A reading chosen where the text is ambiguous, with its reason; ``parameter`` switches it."""
+
+    id: str
+    statement: str
+    reason: str
+    parameter: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RuleSpec:
+    """One rule of a ruleset: a template bound to a catalog clause."""
+
+    id: str
+    template: str
+    clause: str
+    text: str
+    reading: str
+    assumptions: tuple[Assumption, ...]
+    source: str
+
+    @property
+    def definition(self) -> RuleDef:
+        return TEMPLATES[self.template]
+
+
+@attrs.frozen(kw_only=True)
+class Ruleset:
+    """A policy as data: provenance, parameter values and rules, all layers merged."""
+
+    id: str
+    kind: str
+    title: str
+    title_en: str
+    issuer: str
+    issuer_en: str
+    document_number: str
+    published: date
+    applies_from: date
+    applies_until: date | None
+    notes: str
+    extends: tuple[str, ...]
+    parameters: Mapping[str, Any]
+    parameter_sources: Mapping[str, str]
+    rules: tuple[RuleSpec, ...]
+    sources: tuple[str, ...]
+
+    def rule(self, rule_id: str) -> RuleSpec:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise LookupError(f"ruleset {self.id!r} has no rule {rule_id!r}")
+
+    def bindings(self) -> list[RuleBinding]:
+        return [RuleBinding(id=r.id, clause=r.clause, definition=r.definition) for r in self.rules]
+
+    def assumptions(self) -> list[tuple[RuleSpec, Assumption]]:
+        return [(r, a) for r in self.rules for a in r.assumptions]
+
+    def with_parameters(self, changes: Mapping[str, Any], *, label: str = "override") -> Ruleset:
+        """A copy with some parameters replaced (a what-if); values are checked like a file's."""
+        specs = _param_specs(self.rules)
+        params = dict(self.parameters)
+        sources = dict(self.parameter_sources)
+        for name, raw in changes.items():
+            if name not in specs:
+                raise RulesetError(
+                    f"no rule of {self.id!r} uses parameter {name!r}{_hint(name, specs)}", file=label, key=name
+                )
+            params[name] = parse_value(specs[name], raw, file=label, key=name)
+            sources[name] = label
+        return attrs.evolve(self, parameters=params, parameter_sources=sources)
+
+
+# --- finding files ---------------------------------------------------------------
+
+
+def builtin_dir() -> Path:
+    """Where the rulesets shipped with swrules live."""
+    try:
+        root = resources.files("swrules._rulesets")
+        path = Path(str(root))
+        if path.is_dir():
+            return path
+    except ModuleNotFoundError:  # pragma: no cover - a source checkout without install
+        pass
+    return Path(__file__).resolve().parent.parent / "rulesets"  # pragma: no cover
+
+
+def _catalogue(directory: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in sorted(directory.rglob("*.toml")):
+        found.setdefault(path.stem, path)
+    return found
+
+
+def list_rulesets() -> list[Ruleset]:
+    """Every policy ruleset shipped with swrules (base layers left out), by id."""
+    out = []
+    for name, path in sorted(_catalogue(builtin_dir()).items()):
+        ruleset = load_ruleset(path)
+        if ruleset.kind == "policy":
+            out.append(ruleset)
+        del name
+    return out
+
+
+def load_ruleset(ref: str | Path | Ruleset) -> Ruleset:
+    """A ruleset by id (``dingnan-2020``) or by the path of a ``.toml`` file."""
+    if isinstance(ref, Ruleset):
+        return ref
+    path = Path(ref)
+    if isinstance(ref, str) and not ref.endswith(".toml") and "/" not in ref and "\\" not in ref:
+        known = _catalogue(builtin_dir())
+        if ref not in known:
+            policies = sorted(k for k, p in known.items() if "base" not in p.parts[-2:-1])
+            raise UnknownRulesetError(f"no ruleset {ref!r}; known: {', '.join(policies)}{_hint(ref, known)}")
+        path = known[ref]
+    if not path.is_file():
+        raise UnknownRulesetError(f"no ruleset file at {str(path)!r}")
+    return _Loader().load(path)
+
+
+# --- loading -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Layer:
+    path: Path
+    meta: dict[str, Any]
+    parameters: dict[str, Any]
+    overrides: dict[str, Any]
+    rules: list[dict[str, Any]]
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self._stack: list[Path] = []
+
+    def _read(self, path: Path) -> _Layer:
+        name = str(path)
+        try:
+            size = path.stat().st_size
+            if size > _MAX_FILE_BYTES:
+                raise RulesetError(f"file is {size} bytes; a ruleset may be at most {_MAX_FILE_BYTES}", file=name)
+            data = tomllib.loads(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise RulesetError(f"not UTF-8 text ({err.reason} at byte {err.start})", file=name) from None
+        except tomllib.TOMLDecodeError as err:
+            raise RulesetError(f"not valid TOML: {err}", file=name) from None
+        except RecursionError:
+            raise RulesetError("nested too deeply", file=name) from None
+        except OSError as err:
+            raise RulesetError(f"cannot be read: {err.strerror}", file=name) from None
+        for key in data:
+            if key not in _TOP_KEYS:
+                raise RulesetError(
+                    f"unknown key (expected {', '.join(sorted(_TOP_KEYS))}){_hint(key, _TOP_KEYS)}", file=name, key=key
+                )
+        meta = data.get("ruleset")
+        if not isinstance(meta, dict):
+            raise RulesetError(
+                "a [ruleset] table with id, title, issuer and dates is required", file=name, key="ruleset"
+            )
+        for key in meta:
+            if key not in _META_KEYS:
+                raise RulesetError(f"unknown key{_hint(key, _META_KEYS)}", file=name, key=f"ruleset.{key}")
+        for key, (kind, required) in _META_KEYS.items():
+            if key not in meta:
+                if required:
+                    raise RulesetError("is required", file=name, key=f"ruleset.{key}")
+                continue
+            value = meta[key]
+            if kind is date and not (isinstance(value, date) and not hasattr(value, "hour")):
+                raise RulesetError(f"must be a date like 2020-01-31 (got {value!r})", file=name, key=f"ruleset.{key}")
+            if kind is str and not isinstance(value, str):
+                raise RulesetError(f"must be a string (got {value!r})", file=name, key=f"ruleset.{key}")
+            if kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise RulesetError("must be a list of ruleset ids", file=name, key=f"ruleset.{key}")
+        if not _ID_RE.match(meta["id"]):
+            raise RulesetError(
+                f"must be lower-case letters, digits, dots and dashes (got {meta['id']!r})", file=name, key="ruleset.id"
+            )
+        if meta.get("kind", "policy") not in ("policy", "base"):
+            raise RulesetError(f"must be 'policy' or 'base' (got {meta['kind']!r})", file=name, key="ruleset.kind")
+        parameters = _flatten(data.get("parameters", {}), name, "parameters")
+        overrides = _flatten(data.get("overrides", {}), name, "overrides")
+        rules = data.get("rules", [])
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            raise RulesetError("must be an array of tables ([[rules]])", file=name, key="rules")
+        return _Layer(path, meta, parameters, overrides, rules)
+
+    def load(self, path: Path) -> Ruleset:
+        path = path.resolve()
+        layers = self._layers(path)
+        top = layers[-1]
+        params: dict[str, Any] = {}
+        param_src: dict[str, str] = {}
+        rules: dict[str, tuple[dict[str, Any], str]] = {}
+        for layer in layers:
+            src = str(layer.path)
+            for key, value in layer.parameters.items():
+                if key in params and params[key] != value:
+                    raise RulesetError(
+                        f"parameter is set to {value!r} here and to {params[key]!r} in {param_src[key]}; "
+                        "put the new value under [overrides] to replace it",
+                        file=src,
+                        key=f"parameters.{key}",
+                    )
+                params[key] = value
+                param_src.setdefault(key, src)
+            for key, value in layer.overrides.items():
+                if key not in params:
+                    raise RulesetError("overrides a parameter no base layer sets", file=src, key=f"overrides.{key}")
+                params[key] = value
+                param_src[key] = src
+            for index, raw in enumerate(layer.rules):
+                where = f"rules[{index}]"
+                for key in raw:
+                    if key not in _RULE_KEYS:
+                        raise RulesetError(f"unknown key{_hint(key, _RULE_KEYS)}", file=src, key=f"{where}.{key}")
+                rid = raw.get("id")
+                if not isinstance(rid, str) or not _ID_RE.match(rid):
+                    raise RulesetError(
+                        "must be an id of lower-case letters, digits and dashes", file=src, key=f"{where}.id"
+                    )
+                override = raw.get("override", False)
+                if not isinstance(override, bool):
+                    raise RulesetError("must be true or false", file=src, key=f"{where}.override")
+                if rid in rules and not override:
+                    raise RulesetError(
+                        f"rule {rid!r} is already defined in {rules[rid][1]}; set override = true to replace it",
+                        file=src,
+                        key=f"{where}.id",
+                    )
+                if override and rid not in rules:
+                    raise RulesetError(
+                        f"rule {rid!r} overrides nothing: no base layer defines it", file=src, key=f"{where}.override"
+                    )
+                rules[rid] = (raw, src)
+        specs = [self._rule(raw, src) for raw, src in rules.values()]
+        self._check_parameters(specs, params, param_src)
+        meta = top.meta
+        return Ruleset(
+            id=meta["id"],
+            kind=meta.get("kind", "policy"),
+            title=meta["title"],
+            title_en=meta.get("title_en", ""),
+            issuer=meta["issuer"],
+            issuer_en=meta.get("issuer_en", ""),
+            document_number=meta.get("document_number", ""),
+            published=meta["published"],
+            applies_from=meta["applies_from"],
+            applies_until=meta.get("applies_until"),
+            notes=meta.get("notes", ""),
+            extends=tuple(meta.get("extends", ())),
+            parameters=params,
+            parameter_sources=param_src,
+            rules=tuple(specs),
+            sources=tuple(str(layer.path) for layer in layers),
+        )
+
+    def _layers(self, path: Path) -> list[_Layer]:
+        if path in self._stack:
+            chain = " -> ".join(p.name for p in (*self._stack, path))
+            raise RulesetError(f"layers extend each other in a circle: {chain}", file=str(path), key="ruleset.extends")
+        self._stack.append(path)
+        layer = self._read(path)
+        out: list[_Layer] = []
+        for base in layer.meta.get("extends", []):
+            base_path = self._find_base(base, path)
+            for sub in self._layers(base_path):
+                if all(sub.path != seen.path for seen in out):
+                    out.append(sub)
+        self._stack.pop()
+        out.append(layer)
+        return out
+
+    @staticmethod
+    def _find_base(ref: str, origin: Path) -> Path:
+        for directory in (origin.parent, origin.parent / "base", builtin_dir(), builtin_dir() / "base"):
+            candidate = directory / f"{ref}.toml"
+            if candidate.is_file():
+                return candidate.resolve()
+        raise RulesetError(
+            f"extends {ref!r}, which is neither beside this file nor shipped with swrules",
+            file=str(origin),
+            key="ruleset.extends",
+        )
+
+    @staticmethod
+    def _rule(raw: dict[str, Any], src: str) -> RuleSpec:
+        rid = raw["id"]
+        where = f"rules.{rid}"
+        for key in ("template", "clause", "text", "reading"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise RulesetError("is required (a non-empty string)", file=src, key=f"{where}.{key}")
+        if raw["template"] not in TEMPLATES:
+            raise RulesetError(
+                f"names no rule template (got {raw['template']!r}){_hint(raw['template'], TEMPLATES)}",
+                file=src,
+                key=f"{where}.template",
+            )
+        assumptions = []
+        raw_assumptions = raw.get("assumptions", [])
+        if not isinstance(raw_assumptions, list):
+            raise RulesetError("must be an array of tables", file=src, key=f"{where}.assumptions")
+        for i, a in enumerate(raw_assumptions):
+            akey = f"{where}.assumptions[{i}]"
+            if not isinstance(a, dict):
+                raise RulesetError("must be a table", file=src, key=akey)
+            for key in a:
+                if key not in _ASSUMPTION_KEYS:
+                    raise RulesetError(f"unknown key{_hint(key, _ASSUMPTION_KEYS)}", file=src, key=f"{akey}.{key}")
+            for key in ("id", "statement", "reason"):
+                if not isinstance(a.get(key), str) or not a[key].strip():
+                    raise RulesetError("is required (a non-empty string)", file=src, key=f"{akey}.{key}")
+            if "parameter" in a and not isinstance(a["parameter"], str):
+                raise RulesetError("must be a parameter name", file=src, key=f"{akey}.parameter")
+            assumptions.append(
+                Assumption(id=a["id"], statement=a["statement"], reason=a["reason"], parameter=a.get("parameter"))
+            )
+        return RuleSpec(
+            id=rid,
+            template=raw["template"],
+            clause=raw["clause"],
+            text=raw["text"].strip(),
+            reading=raw["reading"].strip(),
+            assumptions=tuple(assumptions),
+            source=src,
+        )
+
+    @staticmethod
+    def _check_parameters(specs: Sequence[RuleSpec], params: dict[str, Any], sources: Mapping[str, str]) -> None:
+        wanted = _param_specs(specs)
+        for name, value in list(params.items()):
+            if name not in wanted:
+                raise RulesetError(
+                    f"no rule of this ruleset uses this parameter{_hint(name, wanted)}",
+                    file=sources[name],
+                    key=f"parameters.{name}",
+                )
+            params[name] = parse_value(wanted[name], value, file=sources[name], key=f"parameters.{name}")
+        for spec in specs:
+            for name in spec.definition.param_names():
+                if name not in params:
+                    raise RulesetError(
+                        f"rule {spec.id!r} needs parameter {name!r}, which no layer sets",
+                        file=spec.source,
+                        key=f"parameters.{name}",
+                    )
+            for a in spec.assumptions:
+                if a.parameter is not None and a.parameter not in params:
+                    raise RulesetError(
+                        f"assumption {a.id!r} names parameter {a.parameter!r}, which the ruleset does not set",
+                        file=spec.source,
+                        key=f"rules.{spec.id}.assumptions",
+                    )
+
+
+def _param_specs(specs: Iterable[RuleSpec]) -> dict[str, ParamSpec]:
+    out: dict[str, ParamSpec] = {}
+    for spec in specs:
+        out.update(spec.definition.params)
+    return out
+
+
+def _flatten(table: object, file: str, prefix: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise RulesetError("must be a table", file=file, key=prefix)
+    out: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for key, value in node.items():
+            name = f"{path}.{key}" if path else key
+            if isinstance(value, dict):
+                walk(value, name)
+            else:
+                out[name] = value
+
+    walk(table, "")
+    return out
+
+
+def parse_value(spec: ParamSpec, value: Any, *, file: str, key: str) -> Any:
+    """Check and convert one parameter value (from TOML or a command-line ``--set``)."""
+
+    def fail(expected: str) -> RulesetError:
+        return RulesetError(f"must be {expected} (got {value!r})", file=file, key=key)
+
+    kind = spec.kind
+    if kind in ("money", "decimal"):
+        if isinstance(value, float):
+            raise fail('a decimal written as a string, e.g. "1000.00" (floats are not exact)')
+        if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+            raise fail("a decimal string")
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise fail("a decimal string") from None
+        if not number.is_finite() or number < 0 or number > Decimal("1e12"):
+            raise fail("a finite number between 0 and 10^12")
+        if kind == "money" and number.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise fail("an amount with at most two decimal places")
+        return number
+    if kind == "int":
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**12:
+            raise fail("a whole number between 0 and 10^12")
+        return value
+    if kind == "bool":
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if kind == "str":
+        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
+            raise fail(f"one of {', '.join(spec.choices)}" if spec.choices else "a string")
+        return value
+    if kind == "str_list":
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail("a list of strings")
+        bad = [v for v in value if spec.choices and v not in spec.choices]
+        if bad:
+            raise fail(f"a list of {', '.join(spec.choices)}")
+        if len(set(value)) != len(value):
+            raise fail("a list without repeats")
+        return tuple(value)
+    if kind == "grade_table":
+        return _grade_table(value, fail, file, key)
+    raise AssertionError(f"unknown parameter kind {kind}")  # pragma: no cover
+
+
+def _grade_table(value: Any, fail: Any, file: str, key: str) -> tuple[Mapping[str, Any], ...]:
+    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        raise fail("an array of tables with band, tier, level and title")
+    seen: set[tuple[str, int]] = set()
+    rows = []
+    for i, row in enumerate(value):
+        if set(row) != {"band", "tier", "level", "title"}:
+            raise RulesetError("each row must have exactly band, tier, level and title", file=file, key=f"{key}[{i}]")
+        band = next((b for b in TIERS if b.value == row["band"]), None)
+        if band is None:
+            raise RulesetError(
+                f"band must be junior, intermediate or senior (got {row['band']!r})", file=file, key=f"{key}[{i}].band"
+            )
+        if row["tier"] not in TIERS[band] or isinstance(row["tier"], bool):
+            raise RulesetError(f"a {band.value} post has no tier {row['tier']!r}", file=file, key=f"{key}[{i}].tier")
+        if isinstance(row["level"], bool) or not isinstance(row["level"], int) or not 5 <= row["level"] <= 12:
+            raise RulesetError(
+                f"level must be a whole number from 5 to 12 (got {row['level']!r})", file=file, key=f"{key}[{i}].level"
+            )
+        if not isinstance(row["title"], str) or not row["title"]:
+            raise RulesetError("title must be a non-empty string", file=file, key=f"{key}[{i}].title")
+        if (band.value, row["tier"]) in seen:
+            raise RulesetError(f"{band.value} tier {row['tier']} appears twice", file=file, key=f"{key}[{i}]")
+        seen.add((band.value, row["tier"]))
+        rows.append(dict(row))
+    missing = [f"{b.value} {t}" for b, tiers in TIERS.items() for t in tiers if (b.value, t) not in seen]
+    if missing:
+        raise RulesetError(f"the grade table has no row for {', '.join(missing)}", file=file, key=key)
+    return tuple(rows)
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
