@@ -13,7 +13,7 @@ from swrules.rules._ir import RuleDef
 
 __all__ = ["TEMPLATES"]
 
-_FAMILIES: Final = ("grades", "rewards", "staffing", "targets")
+_FAMILIES: Final = ("grades", "rewards", "talent", "staffing", "coverage", "services", "targets")
 
 
 def _discover() -> dict[str, RuleDef]:

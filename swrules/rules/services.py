@@ -1,0 +1,3 @@
+"""Rule templates of the services family."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Rule templates of the talent family."""
+
+from __future__ import annotations
