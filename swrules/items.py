@@ -30,6 +30,7 @@ __all__ = [
     "ObligationKind",
     "PersonStatus",
     "PostGrade",
+    "PostStatus",
     "SubjectCount",
     "obligation_id",
 ]
@@ -104,6 +105,31 @@ class PersonStatus:
     @property
     def certified(self) -> bool:
         return self.top_level is not None
+
+
+@attrs.frozen(kw_only=True)
+class PostStatus:
+    """An occupied post with its holder's highest certificate at the evaluation date (intermediate)."""
+
+    TYPE: ClassVar[str] = "post_status"
+    SECTION: ClassVar[str | None] = None
+
+    post: str
+    holder: str
+    community: str | None
+    organization: str | None
+    social_work: bool
+    holder_level: CertLevel | None
+    rule: str = ""
+    clause: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"post_status/{self.post}"
+
+    @property
+    def holder_certified(self) -> bool:
+        return self.holder_level is not None
 
 
 @attrs.frozen(kw_only=True)
@@ -277,14 +303,14 @@ class Finding:
         return out
 
 
-Item: TypeAlias = Held | PersonStatus | SubjectCount | PostGrade | Eligibility | Obligation | Finding
+Item: TypeAlias = Held | PersonStatus | PostStatus | SubjectCount | PostGrade | Eligibility | Obligation | Finding
 OutputItem: TypeAlias = PostGrade | Eligibility | Obligation | Finding
 
 #: Output sections in the order of the JSON document.
 OUTPUT_SECTIONS: Final = ("post_grades", "eligibility", "obligations", "findings")
 
 ITEM_TYPES: Final[dict[str, type[Item]]] = {
-    cls.TYPE: cls for cls in (Held, PersonStatus, SubjectCount, PostGrade, Eligibility, Obligation, Finding)
+    cls.TYPE: cls for cls in (Held, PersonStatus, PostStatus, SubjectCount, PostGrade, Eligibility, Obligation, Finding)
 }
 
 

@@ -174,8 +174,13 @@ def _test(t: Test, aliases: dict[str, str]) -> dict[str, Any]:
         raise AssertionError(operand)
     if t.op is Op.EQ:
         return {field: value}
-    if t.op is Op.IN:  # pragma: no cover - rejected when the program is compiled
-        raise EngineError("'in' tests are only allowed in collections")
+    if t.op is Op.IN:  # against a list of literals (a resolved parameter): one of several equalities
+        if isinstance(operand, Ref) or not isinstance(value, tuple):  # pragma: no cover - rejected at compile time
+            raise EngineError("'in' against another fact is only allowed in collections")
+        if not value:
+            return {"$and": [{field: "\u0000"}, {"$ne": {field: "\u0000"}}]}  # an empty list matches nothing
+        options = [{field: v} for v in value]
+        return options[0] if len(options) == 1 else {"$or": options}
     return {_OPS[t.op]: {field: value}}
 
 

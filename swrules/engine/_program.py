@@ -40,6 +40,7 @@ PARTITIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "jurisdiction": (("jurisdiction", "id"),),
     "held": (("person", "person"),),
     "person_status": (("person", "person"),),
+    "post_status": (("person", "holder"),),
     "eligibility": (("person", "person"),),
     "post_grade": (("person", "holder"), ("post", "post")),
     "obligation": (("person", "payee"),),

@@ -41,6 +41,10 @@ class Context:
     def param(self, name: str) -> Any:
         return self._params[name]
 
+    def has_param(self, name: str) -> bool:
+        """Whether the ruleset sets ``name`` (optional parameters, such as an amount for one level only)."""
+        return name in self._params
+
     def obligation_id(self, *parts: str) -> str:
         """A stable id for an obligation of this rule: ruleset, rule, then ``parts``."""
         return obligation_id(self.ruleset, self.rule, *parts)
