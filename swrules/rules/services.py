@@ -1,3 +1,154 @@
-"""Rule templates of the services family."""
+"""Service projects, public institutions and training: the provincial requirements on how services are staffed.
+
+Shares are reported as exact amounts: ``actual`` is what there is and
+``required`` what the share asks of the whole (funds × cap, posts × share), so
+a boundary such as exactly 70% is decided without rounding.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_DOWN, Decimal
+
+from swrules.facts import Organization, Person, ServiceProject, Training
+from swrules.items import Finding, Item, PersonStatus
+from swrules.rules._context import Context
+from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
+
+__all__ = ["INSTITUTION_POST_SHARE", "PERSONNEL_COST_CAP", "PROJECT_CREDENTIALS", "TRAINING_HOURS"]
+
+_FEN = Decimal("0.01")
+
+
+def _personnel_cost_cap(ctx: Context) -> Iterator[Item]:
+    s: ServiceProject = ctx["s"]
+    cap = s.funds * Decimal(ctx.param("projects.personnel_cost_cap"))
+    yield Finding(
+        subject=s.id,
+        requirement="personnel_cost_cap",
+        satisfied=s.personnel_cost <= cap,
+        actual=s.personnel_cost,
+        required=cap.quantize(_FEN, rounding=ROUND_DOWN),  # decided exactly above; shown to the fen
+    )
+
+
+PERSONNEL_COST_CAP = RuleDef(
+    name="services.personnel_cost_cap",
+    doc="In a government-purchased service project, personnel cost is at most a set share of the project's funds "
+    "(actual: personnel cost; required: funds × the cap, the most allowed).",
+    match=(Match("s", "service_project", (Test("government_purchased", Op.EQ, Lit(True)),)),),
+    emits=("finding",),
+    derive=_personnel_cost_cap,
+    params={"projects.personnel_cost_cap": ParamSpec("decimal", "Largest share of funds spent on personnel.")},
+)
+
+
+def _project_credentials(ctx: Context) -> Iterator[Item]:
+    s: ServiceProject = ctx["s"]
+    statuses: dict[str, PersonStatus] = {ps.person: ps for ps in ctx.all("ps")}
+    for person in sorted(set(s.social_workers)):
+        status = statuses[person]
+        met = int(status.certified) + int(status.registered)
+        yield Finding(
+            subject=s.id,
+            requirement="project_social_worker_credentials",
+            satisfied=met == 2,
+            actual=Decimal(met),
+            required=Decimal(2),
+            person=person,
+        )
+
+
+PROJECT_CREDENTIALS = RuleDef(
+    name="services.project_social_worker_credentials",
+    doc="Everyone serving as a social worker in a government-purchased project holds the certificate and is "
+    "registered (actual: credentials met of the two — a certificate held, a certificate registered).",
+    match=(Match("s", "service_project", (Test("government_purchased", Op.EQ, Lit(True)),)),),
+    collect=(Collect("ps", "person_status", (Test("person", Op.IN, Ref("s", "social_workers")),)),),
+    emits=("finding",),
+    derive=_project_credentials,
+)
+
+
+def _institution_post_share(ctx: Context) -> Iterator[Item]:
+    o: Organization = ctx["o"]
+    posts = ctx.all("q")
+    social_work = sum(1 for q in posts if q.social_work)
+    total = o.professional_posts if o.professional_posts is not None else len(posts)
+    required = Decimal(total) * Decimal(ctx.param("institutions.post_share_minimum"))
+    yield Finding(
+        subject=o.id,
+        requirement="institution_post_share",
+        satisfied=social_work >= required,
+        actual=Decimal(social_work),
+        required=required,
+    )
+
+
+INSTITUTION_POST_SHARE = RuleDef(
+    name="services.institution_post_share",
+    doc="A public institution whose main business is social-work services makes social-work posts a set share of "
+    "its professional technical posts (actual: its social-work posts; required: all its professional posts × "
+    "the share).",
+    match=(
+        Match(
+            "o",
+            "organization",
+            (Test("kind", Op.EQ, Lit("public_institution")), Test("primarily_social_work", Op.EQ, Lit(True))),
+        ),
+    ),
+    collect=(Collect("q", "post", (Test("organization", Op.EQ, Ref("o", "id")),)),),
+    emits=("finding",),
+    derive=_institution_post_share,
+    params={
+        "institutions.post_share_minimum": ParamSpec(
+            "decimal", "Smallest share of professional posts that must be social-work posts."
+        )
+    },
+)
+
+
+def _training_hours(ctx: Context) -> Iterator[Item]:
+    p: Person = ctx["p"]
+    trainings: tuple[Training, ...] = ctx.all("t")
+    hours = sum((t.hours for t in trainings), Decimal(0))
+    required = Decimal(ctx.param("training.cumulative_hours"))
+    yield Finding(
+        subject=p.id,
+        requirement="training_hours",
+        satisfied=hours >= required,
+        actual=hours,
+        required=required,
+    )
+
+
+TRAINING_HOURS = RuleDef(
+    name="services.training_hours",
+    doc="Staff directly delivering social services have, cumulatively up to the period's year, at least a set "
+    "number of hours of social-work training.",
+    match=(Match("p", "person", (Test("role", Op.IN, Param("training.roles")),)),),
+    collect=(
+        Collect(
+            "t",
+            "training",
+            (Test("person", Op.EQ, Ref("p", "id")), Test("year", Op.LE, Param("period.year"))),
+        ),
+    ),
+    emits=("finding",),
+    derive=_training_hours,
+    params={
+        "training.cumulative_hours": ParamSpec("decimal", "Training hours each person needs in all."),
+        "training.roles": ParamSpec(
+            "str_list",
+            "Roles taken to deliver social services directly.",
+            choices=(
+                "community_worker",
+                "institution_staff",
+                "social_org_staff",
+                "township_staff",
+                "village_cadre",
+                "other",
+            ),
+        ),
+    },
+)

@@ -1,3 +1,173 @@
-"""Rule templates of the targets family."""
+"""Jurisdiction-wide targets: totals, the year's increase, averages, and an indicator per agency.
+
+Each target is a finding on the jurisdiction fact. Averages are reported as
+exact totals (``actual`` what there is, ``required`` what the average asks of
+all subjects together), so no division rounds a boundary away.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from swrules.facts import Community, Jurisdiction, Organization, Person
+from swrules.items import Finding, Held, Item, PersonStatus
+from swrules.rules._context import Context
+from swrules.rules._ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
+
+__all__ = [
+    "AGENCIES_TOTAL",
+    "AGENCY_CERTIFIED_SHARE",
+    "ANNUAL_CERTIFIED_INCREASE",
+    "CERTIFIED_TOTAL",
+    "SOCIAL_WORK_POSTS_TOTAL",
+    "URBAN_COMMUNITY_AVERAGE",
+]
+
+_INDICATOR_PLACES = Decimal("0.0001")
+
+
+def _total(requirement: str, param: str) -> Callable[[Context], Iterator[Item]]:
+    def derive(ctx: Context) -> Iterator[Item]:
+        j: Jurisdiction = ctx["j"]
+        if requirement == "certified_total":
+            actual = sum(1 for s in ctx.all("x") if s.certified)
+        else:
+            actual = len(ctx.all("x"))
+        required: int = ctx.param(param)
+        yield Finding(
+            subject=j.id,
+            requirement=requirement,
+            satisfied=actual >= required,
+            actual=Decimal(actual),
+            required=Decimal(required),
+        )
+
+    return derive
+
+
+CERTIFIED_TOTAL = RuleDef(
+    name="targets.certified_total",
+    doc="Certified social-work professionals in the jurisdiction reach a target number.",
+    match=(Match("j", "jurisdiction"),),
+    collect=(Collect("x", "person_status"),),
+    emits=("finding",),
+    derive=_total("certified_total", "targets.certified_total"),
+    params={"targets.certified_total": ParamSpec("int", "Certified people the jurisdiction aims for.")},
+)
+
+SOCIAL_WORK_POSTS_TOTAL = RuleDef(
+    name="targets.social_work_posts_total",
+    doc="Social-work posts (occupied or vacant) in the jurisdiction reach a target number.",
+    match=(Match("j", "jurisdiction"),),
+    collect=(Collect("x", "post", (Test("social_work", Op.EQ, Lit(True)),)),),
+    emits=("finding",),
+    derive=_total("social_work_posts_total", "targets.social_work_posts_total"),
+    params={"targets.social_work_posts_total": ParamSpec("int", "Social-work posts the jurisdiction aims for.")},
+)
+
+AGENCIES_TOTAL = RuleDef(
+    name="targets.agencies_total",
+    doc="Social-work service agencies in the jurisdiction reach a target number.",
+    match=(Match("j", "jurisdiction"),),
+    collect=(Collect("x", "organization", (Test("kind", Op.EQ, Lit("social_work_agency")),)),),
+    emits=("finding",),
+    derive=_total("agencies_total", "targets.agencies_total"),
+    params={"targets.agencies_total": ParamSpec("int", "Social-work service agencies the jurisdiction aims for.")},
+)
+
+
+def _annual_certified_increase(ctx: Context) -> Iterator[Item]:
+    j: Jurisdiction = ctx["j"]
+    first: dict[str, int] = {}
+    held: tuple[Held, ...] = ctx.all("h")
+    for h in held:
+        year = h.obtained_on.year
+        first[h.person] = min(first.get(h.person, year), year)
+    added = sum(1 for year in first.values() if year == ctx.period.year)
+    more_than: int = ctx.param("targets.annual_certified_increase_more_than")
+    yield Finding(
+        subject=j.id,
+        requirement="annual_certified_increase",
+        satisfied=added > more_than,
+        actual=Decimal(added),
+        required=Decimal(more_than + 1),
+    )
+
+
+ANNUAL_CERTIFIED_INCREASE = RuleDef(
+    name="targets.annual_certified_increase",
+    doc="More than a set number of people obtain their first certificate in the period's year, by its end "
+    "(required: the smallest count that is more than the number).",
+    match=(Match("j", "jurisdiction"),),
+    collect=(Collect("h", "held"),),
+    emits=("finding",),
+    derive=_annual_certified_increase,
+    params={
+        "targets.annual_certified_increase_more_than": ParamSpec(
+            "int", "The number of newly certified people the year's increase must exceed."
+        )
+    },
+)
+
+
+def _urban_community_average(ctx: Context) -> Iterator[Item]:
+    j: Jurisdiction = ctx["j"]
+    urban: tuple[Community, ...] = ctx.all("c")
+    if not urban:
+        return
+    ids = {c.id for c in urban}
+    statuses: tuple[PersonStatus, ...] = ctx.all("s")
+    certified = sum(1 for s in statuses if s.certified and s.community in ids)
+    required = Decimal(len(urban)) * Decimal(ctx.param("targets.urban_community_average"))
+    yield Finding(
+        subject=j.id,
+        requirement="urban_community_average",
+        satisfied=certified >= required,
+        actual=Decimal(certified),
+        required=required,
+    )
+
+
+URBAN_COMMUNITY_AVERAGE = RuleDef(
+    name="targets.urban_community_average",
+    doc="Urban communities have on average at least a set number of certified professionals "
+    "(actual: certified people in urban communities; required: urban communities × the average).",
+    match=(Match("j", "jurisdiction"),),
+    collect=(
+        Collect("c", "community", (Test("kind", Op.EQ, Lit("urban")),)),
+        Collect("s", "person_status"),
+    ),
+    emits=("finding",),
+    derive=_urban_community_average,
+    params={"targets.urban_community_average": ParamSpec("decimal", "Certified people per urban community.")},
+)
+
+
+def _agency_certified_share(ctx: Context) -> Iterator[Item]:
+    o: Organization = ctx["o"]
+    staff: tuple[Person, ...] = ctx.all("p")
+    certified = {s.person for s in ctx.all("s") if s.certified}
+    qualified = sum(1 for p in staff if p.id in certified or p.social_work_education)
+    share = Decimal(0) if not staff else (Decimal(qualified) / Decimal(len(staff)))
+    yield Finding(
+        subject=o.id,
+        requirement="agency_certified_share",
+        satisfied=None,
+        actual=share.quantize(_INDICATOR_PLACES, rounding=ROUND_HALF_EVEN),
+        required=None,
+    )
+
+
+AGENCY_CERTIFIED_SHARE = RuleDef(
+    name="targets.agency_certified_share",
+    doc="For each social-work agency, the share of its staff who hold a certificate or have a social-work "
+    "education (an indicator to four places: no threshold, so satisfied and required are null).",
+    match=(Match("o", "organization", (Test("kind", Op.EQ, Lit("social_work_agency")),)),),
+    collect=(
+        Collect("p", "person", (Test("organization", Op.EQ, Ref("o", "id")),)),
+        Collect("s", "person_status", (Test("organization", Op.EQ, Ref("o", "id")),)),
+    ),
+    emits=("finding",),
+    derive=_agency_certified_share,
+)
