@@ -104,6 +104,28 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
+    from swrules.cases import run_paths
+
+    results = run_paths(args.paths, engine=args.engine)
+    failed = 0
+    current = None
+    for r in results:
+        if r.case.file != current and not args.quiet:
+            current = r.case.file
+            print(f"{current}", file=out)
+        if not r.passed:
+            failed += 1
+        if r.passed and args.quiet:
+            continue
+        print(f"  {'PASS' if r.passed else 'FAIL'}  {r.case.name}", file=out)
+        for failure in r.failures:
+            print("\n".join("        " + line for line in failure.splitlines()), file=out)
+    passed = len(results) - failed
+    print(f"{passed} passed, {failed} failed", file=out)
+    return 1 if failed else 0
+
+
 def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
     """A readable digest of a result: what a person checks before trusting the JSON."""
     rs = result.ruleset
@@ -181,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="evaluate a bundled example and print a readable summary")
     _add_eval_args(p, file=False)
     p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("test", help="run golden case files (a file or a folder); exit 1 if any case fails")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="case files (.toml) or folders of them")
+    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine for cases that name none")
+    p.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
+    p.set_defaults(handler=_cmd_test)
 
     for extra in _EXTRA_COMMANDS:
         extra(sub)

@@ -100,6 +100,10 @@ class _Compiled:
             name = f"swrules_{program.fingerprint}_{s}"
             self.names.append(name)
             definitions[name] = {f"r{r.index}": self._rule(r) for r in rules}
+            # Every session first stores an anchor fact, so it exists when deleted: durable-rules 2.0.28
+            # frees memory it never owned when asked to delete a session in which no fact was stored.
+            definitions[name]["anchor"] = {"all": [{"a0": {"type_": _ANCHOR}}], "run": "anchor"}
+        self.actions["anchor"] = _no_action
         self.host = _Host(self.actions)
         try:
             self.host.register_rulesets(definitions)
@@ -138,6 +142,13 @@ class _Compiled:
             sid = str(next(_SIDS))
             self.current = (run, partition)
             try:
+                _assert(
+                    ruleset,
+                    {"sid": sid, "type_": _ANCHOR, "key_": _ANCHOR},
+                    inside=False,
+                    host=self.host,
+                    name=self.names[stratum],
+                )
                 for record in records:
                     message = encode(record, sid)
                     _assert(ruleset, message, inside=False, host=self.host, name=self.names[stratum])
@@ -161,6 +172,13 @@ class _Compiled:
                 _dre.delete_ruleset(self.host.get_ruleset(name)._handle)
             except Exception:  # pragma: no cover - best effort on eviction
                 pass
+
+
+_ANCHOR: Final = "anchor_"
+
+
+def _no_action(c: Any) -> None:
+    """The anchor rule's action: the anchor only keeps the session alive."""
 
 
 def _test(t: Test, aliases: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,347 @@
+"""Golden cases: policy behaviour pinned in TOML files that people who do not write Python can read and run.
+
+A case names a behaviour as a sentence, gives facts (inline or a bundled
+example), a ruleset and a period, and lists the items expected, absent or
+counted — only the fields that matter (see ``docs/cases.md``). ``run_file``
+and ``run_paths`` evaluate them and report every difference per field;
+``swrules test`` prints the report.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from swrules.errors import RulesetError, SwrulesError
+from swrules.evaluation import evaluate
+from swrules.items import OUTPUT_SECTIONS
+from swrules.load import parse_json
+from swrules.rulesets import Ruleset, load_ruleset
+
+__all__ = ["Case", "CaseResult", "load_cases", "run_case", "run_file", "run_paths"]
+
+NULL: Final = "<null>"
+_CASE_KEYS: Final = {
+    "name",
+    "ruleset",
+    "period",
+    "clause",
+    "facts",
+    "example",
+    "parameters",
+    "engine",
+    "expect",
+    "absent",
+    "count",
+    "error",
+}
+_MAX_CASE_BYTES: Final = 5_000_000
+
+
+@attrs.frozen(kw_only=True)
+class Case:
+    """One golden case as read from its file."""
+
+    name: str
+    file: str
+    ruleset: str | Path
+    period: str
+    clause: str | None
+    facts: Any
+    parameters: Mapping[str, Any]
+    engine: str | None
+    expect: tuple[Mapping[str, Any], ...]
+    absent: tuple[Mapping[str, Any], ...]
+    count: tuple[Mapping[str, Any], ...]
+    error: str | None
+
+
+@attrs.frozen(kw_only=True)
+class CaseResult:
+    """The outcome of one case: passed, or the readable differences."""
+
+    case: Case
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _fail(file: str, key: str, message: str) -> RulesetError:
+    return RulesetError(message, file=file, key=key)
+
+
+def load_cases(path: str | Path) -> list[Case]:
+    """Read and check a case file; any malformed entry raises :class:`RulesetError` naming file and key."""
+    p = Path(path)
+    file = str(p)
+    try:
+        raw_bytes = p.read_bytes()
+    except OSError as err:
+        raise RulesetError(f"cannot read case file: {err.strerror}", file=file) from None
+    if len(raw_bytes) > _MAX_CASE_BYTES:
+        raise RulesetError(f"case file is larger than {_MAX_CASE_BYTES} bytes", file=file)
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RulesetError("is not UTF-8 text", file=file) from None
+    except tomllib.TOMLDecodeError as err:
+        raise RulesetError(f"is not valid TOML: {err}", file=file) from None
+    for key in data:
+        if key != "cases":
+            raise _fail(file, key, "unknown key (a case file holds [[cases]] only)")
+    raw_cases = data.get("cases")
+    if not isinstance(raw_cases, list) or not raw_cases:
+        raise _fail(file, "cases", "must be one or more [[cases]] tables")
+    return [_case(raw, file, p.parent, i) for i, raw in enumerate(raw_cases)]
+
+
+def _case(raw: object, file: str, folder: Path, index: int) -> Case:
+    where = f"cases[{index}]"
+    if not isinstance(raw, dict):
+        raise _fail(file, where, "must be a table")
+    for key in raw:
+        if key not in _CASE_KEYS:
+            raise _fail(file, f"{where}.{key}", "unknown key")
+    for key in ("name", "ruleset", "period"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _fail(file, f"{where}.{key}", "is required (a non-empty string)")
+    name: str = raw["name"]
+    where = f"cases[{index}] ({name!r})"
+    ruleset: str | Path = raw["ruleset"]
+    if isinstance(ruleset, str) and (ruleset.endswith(".toml") or "/" in ruleset):
+        ruleset = (folder / ruleset).resolve()
+    has_facts, has_example = "facts" in raw, "example" in raw
+    if has_facts == has_example:
+        raise _fail(file, where, "give either facts or example (one of them)")
+    if has_facts:
+        if not isinstance(raw["facts"], list):
+            raise _fail(file, f"{where}.facts", "must be an array of fact tables")
+        facts: Any = {"facts": [_plain(f) for f in raw["facts"]]}
+    else:
+        if not isinstance(raw["example"], str):
+            raise _fail(file, f"{where}.example", "must be the id of a bundled example")
+        facts = _example(raw["example"], file, f"{where}.example")
+    params = raw.get("parameters", {})
+    if not isinstance(params, dict):
+        raise _fail(file, f"{where}.parameters", "must be a table of parameter values")
+    for key in ("clause", "engine", "error"):
+        if key in raw and not isinstance(raw[key], str):
+            raise _fail(file, f"{where}.{key}", "must be a string")
+    expect = _checks(raw.get("expect", []), file, f"{where}.expect", ())
+    absent = _checks(raw.get("absent", []), file, f"{where}.absent", ())
+    count = _checks(raw.get("count", []), file, f"{where}.count", ("where", "n"))
+    for i, c in enumerate(count):
+        if not isinstance(c.get("n"), int) or isinstance(c.get("n"), bool) or c["n"] < 0:
+            raise _fail(file, f"{where}.count[{i}].n", "is required (a whole number)")
+        if not isinstance(c.get("where", {}), dict):
+            raise _fail(file, f"{where}.count[{i}].where", "must be a table of field values")
+    if "error" not in raw and not (expect or absent or count):
+        raise _fail(file, where, "checks nothing: give expect, absent, count or error")
+    return Case(
+        name=name,
+        file=file,
+        ruleset=ruleset,
+        period=raw["period"],
+        clause=raw.get("clause"),
+        facts=facts,
+        parameters=_plain(params),
+        engine=raw.get("engine"),
+        expect=expect,
+        absent=absent,
+        count=count,
+        error=raw.get("error"),
+    )
+
+
+def _checks(raw: object, file: str, where: str, extra: tuple[str, ...]) -> tuple[Mapping[str, Any], ...]:
+    if not isinstance(raw, list):
+        raise _fail(file, where, "must be an array of tables")
+    out = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise _fail(file, f"{where}[{i}]", "must be a table")
+        section = entry.get("section")
+        if section not in OUTPUT_SECTIONS:
+            raise _fail(file, f"{where}[{i}].section", f"must be one of {', '.join(OUTPUT_SECTIONS)}")
+        if extra:
+            for key in entry:
+                if key not in ("section", *extra):
+                    raise _fail(file, f"{where}[{i}].{key}", f"unknown key (expected section, {', '.join(extra)})")
+        out.append(_plain(entry))
+    return tuple(out)
+
+
+def _plain(value: Any) -> Any:
+    """TOML values as the JSON loader sees them: dates as ISO strings."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):  # TOML has binary floats; a case means the decimal it shows
+        return Decimal(repr(value))
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()
+    return value
+
+
+def _example(name: str, file: str, key: str) -> Any:
+    path = resources.files("swrules") / "examples" / f"{name}.json"
+    if not path.is_file():
+        raise _fail(file, key, f"no bundled example is called {name!r}")
+    return parse_json(path.read_bytes(), source=f"example {name}")
+
+
+# -- running -------------------------------------------------------------------------
+
+
+def run_case(case: Case, *, engine: str | None = None) -> CaseResult:
+    """Evaluate one case and compare; never raises for a wrong result, only reports it."""
+    try:
+        ruleset = load_ruleset(case.ruleset)
+        if case.clause is not None and case.clause not in {r.clause for r in ruleset.rules}:
+            return CaseResult(case=case, failures=(f"clause {case.clause!r} is cited by no rule of {ruleset.id}",))
+        result = evaluate(
+            case.facts,
+            ruleset=ruleset,
+            period=case.period,
+            engine=case.engine or engine,
+            parameters=case.parameters or None,
+        )
+    except SwrulesError as err:
+        if case.error is not None and case.error in str(err):
+            return CaseResult(case=case, failures=())
+        expected = f"an error containing {case.error!r}" if case.error is not None else "a result"
+        return CaseResult(case=case, failures=(f"expected {expected}, got error: {err}",))
+    if case.error is not None:
+        return CaseResult(case=case, failures=(f"expected an error containing {case.error!r}, got a result",))
+    document = json.loads(result.to_json(), parse_float=Decimal)
+    return CaseResult(case=case, failures=tuple(_compare(case, document, ruleset)))
+
+
+def _compare(case: Case, document: Mapping[str, Any], ruleset: Ruleset) -> list[str]:
+    failures: list[str] = []
+    for entry in case.expect:
+        section = entry["section"]
+        wanted = {k: v for k, v in entry.items() if k != "section"}
+        items = document[section]
+        hits = [item for item in items if _matches(item, wanted)]
+        if len(hits) == 1:
+            continue
+        head = f"expected one item in {section} with {_show_fields(wanted)}"
+        if hits:
+            failures.append(f"{head}, found {len(hits)}")
+            continue
+        lines = [f"{head}, found none"]
+        for item, diffs in _closest(items, wanted):
+            label = _label(section, item)
+            lines.append(f"    closest: {label}")
+            lines.extend(f"      {field}: expected {_show(exp)}, got {_show(got)}" for field, exp, got in diffs)
+        failures.append("\n".join(lines))
+    for entry in case.absent:
+        section = entry["section"]
+        wanted = {k: v for k, v in entry.items() if k != "section"}
+        hits = [item for item in document[section] if _matches(item, wanted)]
+        if hits:
+            failures.append(
+                f"expected no item in {section} with {_show_fields(wanted)}, found {len(hits)}: "
+                + ", ".join(_label(section, h) for h in hits[:5])
+            )
+    for entry in case.count:
+        section = entry["section"]
+        wanted = dict(entry.get("where", {}))
+        hits = [item for item in document[section] if _matches(item, wanted)]
+        if len(hits) != entry["n"]:
+            what = f" with {_show_fields(wanted)}" if wanted else ""
+            failures.append(f"expected {entry['n']} items in {section}{what}, found {len(hits)}")
+    del ruleset
+    return failures
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    """Strings compare as strings (money is ``"1000.00"``); numbers numerically; ``"<null>"`` is null."""
+    if expected == NULL:
+        return actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    if isinstance(actual, (int, Decimal)) or isinstance(expected, (int, float)):
+        left, right = _number(expected), _number(actual)
+        return left is not None and left == right
+    return bool(expected == actual)
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _matches(item: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return all(field in item and _same(value, item[field]) for field, value in wanted.items())
+
+
+def _closest(items: Sequence[Mapping[str, Any]], wanted: Mapping[str, Any]) -> list[tuple[Any, list[Any]]]:
+    scored = []
+    for item in items:
+        diffs = [(f, v, item.get(f, "<missing>")) for f, v in wanted.items() if not (f in item and _same(v, item[f]))]
+        scored.append((len(diffs), item, diffs))
+    best = min((s for s, _, _ in scored), default=0)
+    return [(item, diffs) for s, item, diffs in scored if s == best and s < len(wanted)][:3]
+
+
+def _label(section: str, item: Mapping[str, Any]) -> str:
+    if section == "obligations":
+        return str(item.get("id"))
+    if section == "post_grades":
+        return f"post {item.get('post')}"
+    if section == "eligibility":
+        return f"{item.get('person')} {item.get('band')}"
+    person = f" ({item['person']})" if "person" in item else ""
+    return f"{item.get('requirement')} of {item.get('subject')}{person}"
+
+
+def _show(value: Any) -> str:
+    if value is None or value == NULL:
+        return "null"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _show_fields(fields: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_show(v)}" for k, v in fields.items()) or "any fields"
+
+
+def run_file(path: str | Path, *, engine: str | None = None) -> list[CaseResult]:
+    return [run_case(case, engine=engine) for case in load_cases(path)]
+
+
+def case_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The case files named, folders searched recursively for ``*.toml``, in a stable order."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(p.rglob("*.toml")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise RulesetError("no such file or folder", file=str(p))
+    return out
+
+
+def run_paths(paths: Iterable[str | Path], *, engine: str | None = None) -> list[CaseResult]:
+    """Every case of every file under ``paths``; a malformed file raises before anything runs."""
+    files = case_files(paths)
+    cases = [case for f in files for case in load_cases(f)]
+    return [run_case(case, engine=engine) for case in cases]
