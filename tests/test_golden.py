@@ -26,7 +26,9 @@ def test_every_shipped_ruleset_has_golden_cases() -> None:
     assert not missing, f"rulesets without golden cases: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{Path(c.file).parent.name}/{Path(c.file).stem}: {c.name}" for c in CASES])
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{Path(c.file).parent.name}/{Path(c.file).stem}: {c.name}" for c in CASES]
+)
 def test_golden_case(case: Case) -> None:
     result = run_case(case)
     assert result.passed, "\n".join(result.failures)

@@ -37,7 +37,9 @@ CASES = [
     pytest.param(_doc({"type": "persn", "id": "p1", "role": "other"}), "facts[0]", id="unknown-type"),
     pytest.param(_doc({"type": "person", "id": "p1"}), "facts[0] person 'p1': role: is required", id="missing-field"),
     pytest.param(
-        _doc({**PERSON, "full_time": "yes"}, COMMUNITY), "facts[0] person 'p1': full_time: must be true or false", id="ill-typed-field"
+        _doc({**PERSON, "full_time": "yes"}, COMMUNITY),
+        "facts[0] person 'p1': full_time: must be true or false",
+        id="ill-typed-field",
     ),
     pytest.param(
         _doc(PERSON, COMMUNITY, {**CERT, "level": "expert"}),
@@ -74,7 +76,9 @@ CASES = [
         "facts[0] person 'p1': monthly_salary: must have at most two decimal places (got 3500.555)",
         id="money-finer-than-a-fen",
     ),
-    pytest.param(_doc({**PERSON, "salary": "1"}, COMMUNITY), "facts[0] person 'p1': salary: unknown field", id="unknown-field"),
+    pytest.param(
+        _doc({**PERSON, "salary": "1"}, COMMUNITY), "facts[0] person 'p1': salary: unknown field", id="unknown-field"
+    ),
     pytest.param('{"facts": [1]}', "facts[0]: a fact must be an object", id="fact-not-object"),
     pytest.param('{"people": []}', '"facts" list', id="no-facts-key"),
     pytest.param('{"facts": [], "facts": []}', "appears twice", id="duplicate-json-key"),
