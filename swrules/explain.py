@@ -65,10 +65,8 @@ class Explanation:
         lines.append(f"{pad}  clause  {self.clause}")
         for line in textwrap.wrap(self.text, 60):
             lines.append(f"{pad}          {line}")
-        for line in textwrap.wrap(self.reading, 76):
-            lines.append(
-                f"{pad}  reading {line}" if line is textwrap.wrap(self.reading, 76)[0] else f"{pad}          {line}"
-            )
+        for i, line in enumerate(textwrap.wrap(self.reading, 76)):
+            lines.append(f"{pad}  {'reading' if i == 0 else '       '} {line}")
         for a in self.assumptions:
             lines.append(f"{pad}  assumes {a['id']}: {a['statement']}")
         for name, value in self.parameters.items():
@@ -84,6 +82,10 @@ class Explanation:
             lines.append(f"{pad}  because")
             lines.append(premise.to_text(depth + 2))
         return "\n".join(lines)
+
+
+#: How many derived items of one collection an explanation follows (the rest are listed by key).
+COLLECTED_PREMISES = 8
 
 
 def explain(
@@ -107,6 +109,11 @@ def explain(
             facts.append({"alias": alias, "key": premise, "fact": _item_dict(obj)})
         else:
             facts.append({"alias": alias, "key": premise, "fact": fact_to_dict(obj)})
+    if depth > 0:  # derived items a rule counted are premises too (the first few of a large collection)
+        for _alias, keys in d.collected:
+            for premise in keys[:COLLECTED_PREMISES]:
+                if premise in derivations:
+                    premises.append(explain(premise, ruleset, derivations, objects, depth=depth - 1))
     return Explanation(
         key=key,
         item=_item_dict(objects[key]),
