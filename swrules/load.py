@@ -13,7 +13,7 @@ import datetime as _dt
 import enum
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -156,11 +156,14 @@ def load_facts(data: Any, *, source: str | None = None) -> FactSet:
         raise InputError([Problem(message='"facts" must be a list of fact objects', source=source)])
     problems: list[Problem] = []
     facts: list[tuple[int, Fact]] = []
+    rejected: set[tuple[str, str]] = set()
     for index, raw in enumerate(data):
         fact = _one_fact(index, raw, problems, source)
         if fact is not None:
             facts.append((index, fact))
-    _check_ids(facts, problems, source)
+        elif isinstance(raw, Mapping) and isinstance(raw.get("type"), str) and isinstance(raw.get("id"), str):
+            rejected.add((raw["type"], raw["id"]))
+    _check_ids(facts, problems, source, rejected)
     if problems:
         raise InputError(problems)
     return FactSet.of(f for _, f in facts)
@@ -295,7 +298,12 @@ def _decimal(value: object) -> Decimal | None:
     return None  # floats included: money is never a float
 
 
-def _check_ids(facts: list[tuple[int, Fact]], problems: list[Problem], source: str | None) -> None:
+def _check_ids(
+    facts: list[tuple[int, Fact]],
+    problems: list[Problem],
+    source: str | None,
+    rejected: Set[tuple[str, str]] = frozenset(),
+) -> None:
     seen: dict[tuple[str, str], int] = {}
     for index, fact in facts:
         key = (fact.TYPE, fact.id)
@@ -332,9 +340,10 @@ def _check_ids(facts: list[tuple[int, Fact]], problems: list[Problem], source: s
             refs = value if isinstance(value, tuple) else (value,)
             for ref in refs:
                 if ref is not None and (target, ref) not in seen:
+                    why = "is invalid (see its own problems)" if (target, ref) in rejected else "is not in the input"
                     problems.append(
                         Problem(
-                            message=f"refers to {target} {ref!r}, which is not in the input",
+                            message=f"refers to {target} {ref!r}, which {why}",
                             index=index,
                             fact_type=fact.TYPE,
                             fact_id=fact.id,
