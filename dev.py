@@ -39,7 +39,8 @@ def demo(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     py = _python()
     _install(py, "dev")
-    return subprocess.run([str(py), "-m", "pytest", *args], cwd=ROOT).returncode
+    coverage = ["--cov=swrules", "--cov-branch", "--cov-report=term", "--cov-fail-under=90"]
+    return subprocess.run([str(py), "-m", "pytest", *coverage, *args], cwd=ROOT).returncode
 
 
 TASKS = {"demo": demo, "test": test}
