@@ -85,7 +85,8 @@ GOOD_HEAD = 'name = "x"\nruleset = "dingnan-2020"\nperiod = "2021"\n'
         ("cases = 3\n", "cases"),
         ("[other]\nx = 1\n", "other"),
         (
-            "[[cases]]\nruleset = 'dingnan-2020'\nperiod = '2021'\nfacts = []\n[[cases.count]]\nsection='obligations'\nn=0\n",
+            "[[cases]]\nruleset = 'dingnan-2020'\nperiod = '2021'\nfacts = []\n"
+            "[[cases.count]]\nsection='obligations'\nn=0\n",
             "name",
         ),
         ("[[cases]]\n" + GOOD_HEAD + "colour = 'red'\n", "colour"),
@@ -110,7 +111,7 @@ def test_malformed_case_files_are_rejected_naming_file_and_key(tmp_path: Path, b
     with pytest.raises(RulesetError) as caught:
         load_cases(path)
     assert str(path) in str(caught.value) and key in str(caught.value)
-    code, out, err = cli("test", str(path))
+    code, _, err = cli("test", str(path))
     assert code == 2 and key in err and "Traceback" not in err
 
 

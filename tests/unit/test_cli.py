@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal
 from contextlib import redirect_stderr
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 

@@ -161,9 +161,9 @@ def test_unknown_ruleset_ids_suggest_the_nearest() -> None:
 def test_with_parameters_checks_names_and_values() -> None:
     rs = load_ruleset("dingnan-2020")
     assert rs.with_parameters({"allowance.assistant": "120"}).parameters["allowance.assistant"] == Decimal("120")
-    with pytest.raises(RulesetError, match="allowance.bonus"):
+    with pytest.raises(RulesetError, match=r"allowance\.bonus"):
         rs.with_parameters({"allowance.bonus": "1"})
-    with pytest.raises(RulesetError, match="allowance.assistant"):
+    with pytest.raises(RulesetError, match=r"allowance\.assistant"):
         rs.with_parameters({"allowance.assistant": "-3"})
 
 
