@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from swrules import docgen, report
 from swrules._json import dumps
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
@@ -171,8 +172,12 @@ def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
             req = "" if f.required is None else f" required {f.required}"
             lines.append(f"  {mark} {f.requirement:<34} {f.subject}{who}: actual {f.actual}{req}")
         lines.append("")
+    by_kind = {o.kind.value: o for o in reversed(result.obligations)}
     first = (
-        next(iter(result.obligations), None)
+        by_kind.get("exam_reward")
+        or by_kind.get("talent_reward")
+        or next(iter(result.obligations), None)
+        or next((f for f in result.findings if f.satisfied is False), None)
         or next(iter(result.findings), None)
         or next(iter(result.post_grades), None)
     )
@@ -217,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Hooks that add further sub-commands (kept in their own modules).
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+_EXTRA_COMMANDS += [docgen.add_command, report.add_command]
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
