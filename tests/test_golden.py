@@ -32,3 +32,15 @@ def test_every_shipped_ruleset_has_golden_cases() -> None:
 def test_golden_case(case: Case) -> None:
     result = run_case(case)
     assert result.passed, "\n".join(result.failures)
+
+
+def test_every_assumption_is_pinned_by_a_golden_case_that_names_it() -> None:
+    from swrules.rulesets import load_ruleset
+
+    names = {case.name for case in CASES}
+    unpinned = []
+    for folder in sorted(p for p in GOLDEN.iterdir() if p.is_dir()):
+        for _spec, assumption in load_ruleset(folder.name).assumptions():
+            if not any(assumption.id in name for name in names):
+                unpinned.append(f"{folder.name}: {assumption.id}")
+    assert not unpinned, f"assumptions no golden case names: {unpinned}"
