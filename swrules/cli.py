@@ -61,7 +61,9 @@ def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
         p.add_argument("file", help='facts as JSON ({"facts": [...]}); - reads stdin')
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
-    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: durable)")
+    p.add_argument(
+        "--engine", choices=ENGINES, default=None, help="rule engine (default: durable where installed, else native)"
+    )
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from swrules.engine import compile_program, execute, key_of
+from swrules.engine import compile_program, durable_available, execute, key_of
 from swrules.errors import EngineError
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
 from swrules.load import FactSet, load_facts
@@ -16,8 +16,9 @@ from swrules.rulesets import Ruleset, load_ruleset
 
 __all__ = ["DEFAULT_ENGINE", "evaluate"]
 
-#: The engine used when none is named.
-DEFAULT_ENGINE = "durable"
+#: The engine used when none is named: durable-rules where it can be imported (Python 3.11 and 3.12),
+#: else the native engine, which gives byte-identical results.
+DEFAULT_ENGINE = "durable" if durable_available() else "native"
 
 
 def evaluate(
