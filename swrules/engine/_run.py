@@ -192,7 +192,13 @@ class Run:
         for item in produced:
             if item.TYPE not in rule.definition.emits:
                 raise RuleFailedError(rule.id, premises, f"derived a {item.TYPE}, which it does not declare")
-            item = attrs.evolve(item, rule=rule.id, clause=rule.clause)
+            # A derive function returns new items: stamping its rule and clause in place is safe, and spares
+            # a copy per item (evolve was a fifth of a batch run's time).
+            if item.rule or item.clause:  # an item that already names a rule is someone else's: copy it
+                item = attrs.evolve(item, rule=rule.id, clause=rule.clause)
+            else:
+                object.__setattr__(item, "rule", rule.id)
+                object.__setattr__(item, "clause", rule.clause)
             key = item.key
             derivation = Derivation(
                 key=key,
