@@ -53,7 +53,7 @@ def evaluate(facts: list[dict[str, Any]], ruleset: Ruleset, year: int) -> dict[s
             eligibility.append((pid, band, best >= rank))
         role = person["role"]
         if role in reward_roles:
-            for obtained, level, cid in held:
+            for obtained, level, _cid in held:
                 if obtained.year == year and level in reward:
                     obligations.append((pid, "exam_reward", str(year), reward[level]))
         if held and (role in certified_roles or (role in post_roles and pid in sw_posts)):

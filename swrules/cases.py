@@ -19,10 +19,12 @@ from typing import Any, Final
 
 import attrs
 
+from swrules.engine import ENGINES
 from swrules.errors import RulesetError, SwrulesError
 from swrules.evaluation import evaluate
 from swrules.items import OUTPUT_SECTIONS
 from swrules.load import parse_json
+from swrules.period import Period
 from swrules.rulesets import Ruleset, load_ruleset
 
 __all__ = ["Case", "CaseResult", "load_cases", "run_case", "run_file", "run_paths"]
@@ -43,6 +45,7 @@ _CASE_KEYS: Final = {
     "error",
 }
 _MAX_CASE_BYTES: Final = 5_000_000
+_MISSING: Final = object()
 
 
 @attrs.frozen(kw_only=True)
@@ -74,6 +77,14 @@ class CaseResult:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def name(self) -> str:
+        return self.case.name
+
+    @property
+    def file(self) -> str:
+        return self.case.file
+
 
 def _fail(file: str, key: str, message: str) -> RulesetError:
     return RulesetError(message, file=file, key=key)
@@ -101,7 +112,39 @@ def load_cases(path: str | Path) -> list[Case]:
     raw_cases = data.get("cases")
     if not isinstance(raw_cases, list) or not raw_cases:
         raise _fail(file, "cases", "must be one or more [[cases]] tables")
-    return [_case(raw, file, p.parent, i) for i, raw in enumerate(raw_cases)]
+    rulesets: dict[str | Path, Ruleset] = {}
+    cases = [_case(raw, file, p.parent, i) for i, raw in enumerate(raw_cases)]
+    for i, case in enumerate(cases):
+        _check_against_ruleset(case, f"cases[{i}] ({case.name!r})", rulesets)
+    return cases
+
+
+def _check_against_ruleset(case: Case, where: str, cache: dict[str | Path, Ruleset]) -> None:
+    """What needs the ruleset: it loads, the clause is one it cites, the parameters are its own.
+
+    A case that expects an error may have a bad period or parameter on purpose; those are left to the evaluation.
+    """
+    file = case.file
+    if case.ruleset not in cache:
+        try:
+            cache[case.ruleset] = load_ruleset(case.ruleset)
+        except SwrulesError as err:
+            raise _fail(file, f"{where}.ruleset", f"cannot be loaded: {err}") from None
+    ruleset = cache[case.ruleset]
+    if case.clause is not None and case.clause not in {r.clause for r in ruleset.rules}:
+        cited = ", ".join(sorted({r.clause for r in ruleset.rules}))
+        raise _fail(file, f"{where}.clause", f"{case.clause!r} is cited by no rule of {ruleset.id} (it cites {cited})")
+    if case.error is not None:
+        return
+    try:
+        Period.parse(case.period)
+    except SwrulesError as err:
+        raise _fail(file, f"{where}.period", str(err)) from None
+    if case.parameters:
+        try:
+            ruleset.with_parameters(case.parameters)
+        except RulesetError as err:
+            raise _fail(file, f"{where}.parameters.{err.key}", str(err).split(": ", 1)[-1]) from None
 
 
 def _case(raw: object, file: str, folder: Path, index: int) -> Case:
@@ -136,6 +179,8 @@ def _case(raw: object, file: str, folder: Path, index: int) -> Case:
     for key in ("clause", "engine", "error"):
         if key in raw and not isinstance(raw[key], str):
             raise _fail(file, f"{where}.{key}", "must be a string")
+    if raw.get("engine") not in (None, *ENGINES):
+        raise _fail(file, f"{where}.engine", f"must be one of {', '.join(ENGINES)}")
     expect = _checks(raw.get("expect", []), file, f"{where}.expect", ())
     absent = _checks(raw.get("absent", []), file, f"{where}.absent", ())
     count = _checks(raw.get("count", []), file, f"{where}.count", ("where", "n"))
@@ -295,7 +340,7 @@ def _matches(item: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
 def _closest(items: Sequence[Mapping[str, Any]], wanted: Mapping[str, Any]) -> list[tuple[Any, list[Any]]]:
     scored = []
     for item in items:
-        diffs = [(f, v, item.get(f, "<missing>")) for f, v in wanted.items() if not (f in item and _same(v, item[f]))]
+        diffs = [(f, v, item.get(f, _MISSING)) for f, v in wanted.items() if not (f in item and _same(v, item[f]))]
         scored.append((len(diffs), item, diffs))
     best = min((s for s, _, _ in scored), default=0)
     return [(item, diffs) for s, item, diffs in scored if s == best and s < len(wanted)][:3]
@@ -313,6 +358,8 @@ def _label(section: str, item: Mapping[str, Any]) -> str:
 
 
 def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "no such field"
     if value is None or value == NULL:
         return "null"
     return json.dumps(value, ensure_ascii=False, default=str)
