@@ -3,6 +3,7 @@
 from swrules.errors import (
     EngineError,
     EngineUnavailableError,
+    EvaluationTimeout,
     InputError,
     ItemNotFoundError,
     PeriodError,
@@ -32,7 +33,7 @@ from swrules.facts import (
     Training,
 )
 from swrules.items import Eligibility, Finding, Obligation, ObligationKind, PostGrade
-from swrules.load import FactSet, load_facts, parse_json
+from swrules.load import FactSet, Rejected, load_facts, parse_json
 from swrules.period import Period
 from swrules.result import Result
 from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
@@ -49,6 +50,7 @@ __all__ = [
     "Eligibility",
     "EngineError",
     "EngineUnavailableError",
+    "EvaluationTimeout",
     "ExamRegistration",
     "Explanation",
     "FactSet",
@@ -66,6 +68,7 @@ __all__ = [
     "Post",
     "PostGrade",
     "Problem",
+    "Rejected",
     "Result",
     "Role",
     "RuleFailedError",

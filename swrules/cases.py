@@ -384,7 +384,13 @@ def case_files(paths: Iterable[str | Path]) -> list[Path]:
             out.append(p)
         else:
             raise RulesetError("no such file or folder", file=str(p))
-    return out
+    seen: set[Path] = set()
+    unique = []
+    for path in out:  # a file named twice (or inside a folder also named) runs once
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            unique.append(path)
+    return unique
 
 
 def run_paths(paths: Iterable[str | Path], *, engine: str | None = None) -> list[CaseResult]:

@@ -24,12 +24,9 @@ from swrules.evaluation import evaluate
 from swrules.load import FactSet, load_facts, parse_json
 from swrules.result import Result
 from swrules.rulesets import list_rulesets
+from swrules.sources import read_facts
 
 __all__ = ["main"]
-
-#: Largest input file read (bytes): bigger exports should be split or streamed.
-MAX_INPUT_BYTES = 512 * 1024 * 1024
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -37,19 +34,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _read_facts(path: str) -> FactSet:
-    source = "stdin" if path == "-" else path
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read(MAX_INPUT_BYTES + 1)
-    except OSError as err:
-        raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError([Problem(message=f"{source} is larger than {MAX_INPUT_BYTES} bytes")])
-    return load_facts(parse_json(data, source=source), source=None)
+def _read_facts(path: str, keep_going: bool = False) -> FactSet:
+    return read_facts(path, keep_going=keep_going)
+
+
+def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
+    """Print each rejected fact and the reconciliation on stderr; write them as JSON Lines if asked."""
+    for r in facts.rejected:
+        name = " ".join(x for x in (r.fact_type or "", repr(r.fact_id) if r.fact_id else "") if x)
+        print(f"swrules: rejected facts[{r.index}] {name}: {'; '.join(r.reasons)}", file=sys.stderr)
+    if rejects_path is not None:
+        try:
+            with open(rejects_path, "w", encoding="utf-8") as fh:
+                for r in facts.rejected:
+                    fh.write(dumps({**r.to_dict(), "fact": r.raw if isinstance(r.raw, dict) else None}, indent=None))
+                    fh.write("\n")
+        except OSError as err:
+            raise InputError([Problem(message=f"cannot write {rejects_path}: {err.strerror}")]) from None
+    print(
+        f"swrules: facts read {facts.read} = evaluated {len(facts)} + rejected {len(facts.rejected)}",
+        file=sys.stderr,
+    )
 
 
 def _example_path(name: str) -> Path:
@@ -58,7 +63,7 @@ def _example_path(name: str) -> Path:
 
 def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
     if file:
-        p.add_argument("file", help='facts as JSON ({"facts": [...]}); - reads stdin')
+        p.add_argument("file", help='facts as JSON ({"facts": [...]}) or JSON Lines (.jsonl); - reads stdin')
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument(
@@ -67,9 +72,11 @@ def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    facts = _read_facts(args.file)
-    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine)
+    facts = _read_facts(args.file, keep_going=args.keep_going)
+    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, timeout=args.timeout)
     out.write(result.to_json())
+    if args.keep_going:
+        _report_rejects(facts, args.rejects)
     return 0
 
 
@@ -196,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="evaluate facts; print the result as JSON")
     _add_eval_args(p)
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="leave out bad facts (and the facts that depend on them) instead of refusing the input",
+    )
+    p.add_argument("--rejects", metavar="FILE", help="with --keep-going: write the rejected facts as JSON Lines")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="fail if evaluating takes longer")
     p.set_defaults(handler=_cmd_evaluate)
 
     p = sub.add_parser("rulesets", help="list the rulesets shipped with swrules")

@@ -9,6 +9,7 @@ import attrs
 __all__ = [
     "EngineError",
     "EngineUnavailableError",
+    "EvaluationTimeout",
     "InputError",
     "ItemNotFoundError",
     "PeriodError",
@@ -94,6 +95,14 @@ class EngineError(SwrulesError, RuntimeError):
 
 class EngineUnavailableError(EngineError):
     """The engine asked for cannot run here (for example durable-rules on Python 3.13)."""
+
+
+class EvaluationTimeout(EngineError):
+    """An evaluation ran past its time budget; nothing of it is returned."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the evaluation took longer than its budget of {seconds:g} s and was stopped; no result")
 
 
 class RuleFailedError(EngineError):

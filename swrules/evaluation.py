@@ -28,6 +28,7 @@ def evaluate(
     period: str | Period,
     engine: str | None = None,
     parameters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Result:
     """Evaluate ``facts`` against ``ruleset`` for ``period``.
 
@@ -36,7 +37,9 @@ def evaluate(
     (``"dingnan-2020"``), a path to a ruleset file, or a loaded
     :class:`~swrules.rulesets.Ruleset`. ``parameters`` replaces parameter
     values for this evaluation only (a what-if). Bad input raises
-    :class:`~swrules.errors.InputError` listing every problem.
+    :class:`~swrules.errors.InputError` listing every problem. ``timeout`` is a
+    time budget in seconds: an evaluation that runs past it raises
+    :class:`~swrules.errors.EvaluationTimeout` and returns nothing partial.
     """
     the_period = Period.parse(period)
     the_ruleset = load_ruleset(ruleset)
@@ -44,7 +47,7 @@ def evaluate(
         the_ruleset = the_ruleset.with_parameters(parameters)
     fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
     program = compile_program(the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, the_period)
-    run = execute(program, fact_set, engine or DEFAULT_ENGINE)
+    run = execute(program, fact_set, engine or DEFAULT_ENGINE, timeout=timeout)
 
     sections: dict[str, list[Any]] = {"post_grades": [], "eligibility": [], "obligations": [], "findings": []}
     intermediate = []

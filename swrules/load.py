@@ -22,7 +22,7 @@ import attrs
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES, TIERS, Band, Fact
 
-__all__ = ["FactSet", "fact_to_dict", "load_facts", "parse_json"]
+__all__ = ["FactSet", "Rejected", "fact_to_dict", "load_facts", "parse_json"]
 
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DECIMAL_RE: Final = re.compile(r"^-?\d+(\.\d+)?$")
@@ -32,23 +32,43 @@ MAX_DIGITS: Final = 20
 
 
 @attrs.frozen
+class Rejected:
+    """A fact left out by ``load_facts(..., keep_going=True)``: where it was, what it was, and why."""
+
+    index: int
+    fact_type: str | None
+    fact_id: str | None
+    raw: Any = attrs.field(eq=False, repr=False)
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "type": self.fact_type, "id": self.fact_id, "reasons": list(self.reasons)}
+
+
+@attrs.frozen
 class FactSet:
     """A validated, internally consistent collection of facts.
 
     Facts are kept in a canonical order (by type, then id) so that everything
     computed from a fact set is independent of the order the facts came in.
+    ``rejected`` lists the facts left out when loading with ``keep_going``;
+    ``read`` is how many facts the input held, so ``read == len(facts) + len(rejected)``.
     """
 
     facts: tuple[Fact, ...]
+    rejected: tuple[Rejected, ...] = ()
+    read: int = -1
     _index: Mapping[tuple[str, str], Fact] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_index", {(f.TYPE, f.id): f for f in self.facts})
+        if self.read < 0:
+            object.__setattr__(self, "read", len(self.facts) + len(self.rejected))
 
     @classmethod
-    def of(cls, facts: Iterable[Fact]) -> FactSet:
+    def of(cls, facts: Iterable[Fact], rejected: Iterable[Rejected] = (), read: int = -1) -> FactSet:
         order = {name: i for i, name in enumerate(FACT_TYPES)}
-        return cls(tuple(sorted(facts, key=lambda f: (order[f.TYPE], f.id))))
+        return cls(tuple(sorted(facts, key=lambda f: (order[f.TYPE], f.id))), tuple(rejected), read)
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -135,11 +155,14 @@ def parse_json(text: str | bytes, *, source: str = "input") -> Any:
         raise InputError([Problem(message=f"{source} is not valid JSON: {err}")]) from None
 
 
-def load_facts(data: Any, *, source: str | None = None) -> FactSet:
+def load_facts(data: Any, *, source: str | None = None, keep_going: bool = False) -> FactSet:
     """Validate a JSON document (``{"facts": [...]}``), a list of dicts, or fact objects.
 
     Fact objects may be mixed with dicts. Returns a :class:`FactSet`; raises
-    :class:`InputError` listing every problem found.
+    :class:`InputError` listing every problem found. With ``keep_going``, a bad
+    fact is left out instead — together with every fact that refers to it,
+    directly or through others — and listed in ``FactSet.rejected`` with its
+    reasons; only a problem with the document as a whole still raises.
     """
     if isinstance(data, FactSet):
         return data
@@ -164,9 +187,52 @@ def load_facts(data: Any, *, source: str | None = None) -> FactSet:
         elif isinstance(raw, Mapping) and isinstance(raw.get("type"), str) and isinstance(raw.get("id"), str):
             rejected.add((raw["type"], raw["id"]))
     _check_ids(facts, problems, source, rejected)
-    if problems:
+    if not problems:
+        return FactSet.of((f for _, f in facts), read=len(data))
+    if not keep_going or any(p.index is None for p in problems):
         raise InputError(problems)
-    return FactSet.of(f for _, f in facts)
+    return _keep_going(data, facts, problems)
+
+
+def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: list[Problem]) -> FactSet:
+    """Leave out every fact with a problem and, transitively, every fact that refers to one left out."""
+    reasons: dict[int, list[str]] = {}
+    for p in problems:
+        assert p.index is not None
+        reasons.setdefault(p.index, []).append(f"{p.field}: {p.message}" if p.field else p.message)
+    kept = {i: f for i, f in facts if i not in reasons}
+    changed = True
+    while changed:
+        changed = False
+        present = {(f.TYPE, f.id) for f in kept.values()}
+        for index, fact in list(kept.items()):
+            for a in attrs.fields(type(fact)):
+                target = a.metadata.get("ref")
+                value = getattr(fact, a.name)
+                refs = value if isinstance(value, tuple) else (value,)
+                missing = [r for r in refs if target is not None and r is not None and (target, r) not in present]
+                if missing:
+                    reasons.setdefault(index, []).append(
+                        f"{a.name}: depends on {target} {missing[0]!r}, which was rejected"
+                    )
+                    del kept[index]
+                    changed = True
+                    break
+    rejected = []
+    for index in sorted(reasons):
+        raw = data[index]
+        fact_type = raw.get("type") if isinstance(raw, Mapping) else getattr(raw, "TYPE", None)
+        fact_id = raw.get("id") if isinstance(raw, Mapping) else getattr(raw, "id", None)
+        rejected.append(
+            Rejected(
+                index=index,
+                fact_type=fact_type if isinstance(fact_type, str) else None,
+                fact_id=fact_id if isinstance(fact_id, str) else None,
+                raw=raw,
+                reasons=tuple(reasons[index]),
+            )
+        )
+    return FactSet.of(kept.values(), rejected, read=len(data))
 
 
 def _one_fact(index: int, raw: object, problems: list[Problem], source: str | None) -> Fact | None:

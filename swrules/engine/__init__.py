@@ -54,10 +54,16 @@ def _backend(name: str) -> _durable.DurableBackend | NativeBackend:
         return _backends[name]
 
 
-def execute(program: Program, facts: FactSet, engine: str) -> Run:
-    """Run ``program`` on ``facts`` with the named backend and return the finished run."""
+def execute(program: Program, facts: FactSet, engine: str, *, timeout: float | None = None) -> Run:
+    """Run ``program`` on ``facts`` with the named backend and return the finished run.
+
+    ``timeout`` (seconds) bounds the evaluation: past it, :class:`EvaluationTimeout` is raised and nothing is
+    returned.
+    """
+    if timeout is not None and not timeout > 0:
+        raise EngineError(f"a time budget must be a positive number of seconds (got {timeout!r})")
     backend = _backend(engine)
-    run = Run(program, facts, backend)
+    run = Run(program, facts, backend, timeout)
     try:
         backend.execute(run)
     except SwrulesError:

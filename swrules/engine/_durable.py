@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import itertools
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -126,12 +127,20 @@ class _Compiled:
             if self.failure is not None or self.current is None:
                 return
             run, partition = self.current
+            started = time.monotonic()
             try:
                 matched = {alias: c._m[d]["key_"] for alias, d in aliases.items()}
                 for record in run.fire(rule, matched, partition):
                     _assert(c._ruleset, encode(record, c.s.sid), inside=True)
             except BaseException as err:  # durable would swallow it: keep it and stop this run
                 self.failure = err
+                return
+            elapsed = time.monotonic() - started
+            if elapsed > ACTION_LIMIT:  # durable drops the rest of a chain after 10 s: never return that as whole
+                self.failure = EngineError(
+                    f"rule {rule.id!r} took {elapsed:.1f} s in partition {partition!r}; durable-rules stops a chain "
+                    "after 10 s, so the result could be incomplete and is not returned"
+                )
 
         return action
 
@@ -175,6 +184,8 @@ class _Compiled:
 
 
 _ANCHOR: Final = "anchor_"
+#: Seconds one action may run before its result is distrusted (durable-rules abandons a chain at 10 s).
+ACTION_LIMIT = 8.0
 
 
 def _no_action(c: Any) -> None:

@@ -9,6 +9,7 @@ for each, and asserts what ``fire`` hands back so that chains continue.
 from __future__ import annotations
 
 import enum
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -16,7 +17,7 @@ from typing import Any, Protocol, TypeAlias, cast
 
 import attrs
 
-from swrules.errors import EngineError, RuleFailedError
+from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
 from swrules.facts import FACT_TYPES, Fact
 from swrules.items import Item
 from swrules.load import FactSet
@@ -125,9 +126,11 @@ def passes(obj: Obj, tests: Iterable[Test], bound: Mapping[str, Obj]) -> bool:
 class Run:
     """One evaluation of one program over one fact set."""
 
-    def __init__(self, program: Program, facts: FactSet, backend: Backend) -> None:
+    def __init__(self, program: Program, facts: FactSet, backend: Backend, timeout: float | None = None) -> None:
         self.program = program
         self.backend = backend
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
         self._objects: dict[str, Obj] = {}
         self._by_type: dict[str, list[Obj]] = defaultdict(list)
         self._index: dict[tuple[str, str], dict[Any, list[Obj]]] = {}
@@ -178,6 +181,8 @@ class Run:
 
     def fire(self, rule: BoundRule, matched: Mapping[str, str], partition: str) -> list[Record]:
         """Run one rule on one match; store what it derives; return what this stratum matches on."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise EvaluationTimeout(self.timeout or 0.0)
         bound: dict[str, Obj] = {alias: self._objects[key] for alias, key in matched.items()}
         collected: dict[str, tuple[Obj, ...]] = {}
         for c in rule.collect:
