@@ -22,11 +22,13 @@ from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.evaluation import evaluate
 from swrules.load import FactSet, load_facts, parse_json
+from swrules.progress import ProgressLine
 from swrules.result import Result
 from swrules.rulesets import list_rulesets
 from swrules.sources import read_facts
 
 __all__ = ["main"]
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -73,7 +75,18 @@ def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     facts = _read_facts(args.file, keep_going=args.keep_going)
-    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, timeout=args.timeout)
+    progress = ProgressLine(sys.stderr)
+    try:
+        result = evaluate(
+            facts,
+            ruleset=args.ruleset,
+            period=args.period,
+            engine=args.engine,
+            timeout=args.timeout,
+            progress=progress if progress.enabled else None,
+        )
+    finally:
+        progress.close()
     out.write(result.to_json())
     if args.keep_going:
         _report_rejects(facts, args.rejects)

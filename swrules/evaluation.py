@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from swrules.engine import compile_program, durable_available, execute, key_of
+from swrules.engine import Progress, compile_program, durable_available, execute, key_of
 from swrules.errors import EngineError
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
 from swrules.load import FactSet, load_facts
@@ -29,6 +29,7 @@ def evaluate(
     engine: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     timeout: float | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """Evaluate ``facts`` against ``ruleset`` for ``period``.
 
@@ -40,6 +41,8 @@ def evaluate(
     :class:`~swrules.errors.InputError` listing every problem. ``timeout`` is a
     time budget in seconds: an evaluation that runs past it raises
     :class:`~swrules.errors.EvaluationTimeout` and returns nothing partial.
+    ``progress`` is called as the evaluation goes (stratum, strata, partitions
+    done, partitions in the stratum), for a progress display.
     """
     the_period = Period.parse(period)
     the_ruleset = load_ruleset(ruleset)
@@ -47,7 +50,7 @@ def evaluate(
         the_ruleset = the_ruleset.with_parameters(parameters)
     fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
     program = compile_program(the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, the_period)
-    run = execute(program, fact_set, engine or DEFAULT_ENGINE, timeout=timeout)
+    run = execute(program, fact_set, engine or DEFAULT_ENGINE, timeout=timeout, progress=progress)
 
     sections: dict[str, list[Any]] = {"post_grades": [], "eligibility": [], "obligations": [], "findings": []}
     intermediate = []

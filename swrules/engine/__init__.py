@@ -17,13 +17,14 @@ from swrules.load import FactSet
 from . import _durable
 from ._native import NativeBackend
 from ._program import BoundRule, Program, RuleBinding, compile_program
-from ._run import Derivation, Run, key_of
+from ._run import Derivation, Progress, Run, key_of
 
 __all__ = [
     "ENGINES",
     "BoundRule",
     "Derivation",
     "Program",
+    "Progress",
     "RuleBinding",
     "Run",
     "compile_program",
@@ -54,7 +55,9 @@ def _backend(name: str) -> _durable.DurableBackend | NativeBackend:
         return _backends[name]
 
 
-def execute(program: Program, facts: FactSet, engine: str, *, timeout: float | None = None) -> Run:
+def execute(
+    program: Program, facts: FactSet, engine: str, *, timeout: float | None = None, progress: Progress | None = None
+) -> Run:
     """Run ``program`` on ``facts`` with the named backend and return the finished run.
 
     ``timeout`` (seconds) bounds the evaluation: past it, :class:`EvaluationTimeout` is raised and nothing is
@@ -63,7 +66,7 @@ def execute(program: Program, facts: FactSet, engine: str, *, timeout: float | N
     if timeout is not None and not timeout > 0:
         raise EngineError(f"a time budget must be a positive number of seconds (got {timeout!r})")
     backend = _backend(engine)
-    run = Run(program, facts, backend, timeout)
+    run = Run(program, facts, backend, timeout, progress)
     try:
         backend.execute(run)
     except SwrulesError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol, TypeAlias, cast
 
@@ -123,10 +123,38 @@ def passes(obj: Obj, tests: Iterable[Test], bound: Mapping[str, Obj]) -> bool:
     return all(_compare(t.op, field_value(obj, t.field), operand_value(t, bound)) for t in tests)
 
 
+#: Called as a run goes: (stratum, number of strata, partitions done, partitions in the stratum).
+Progress: TypeAlias = Callable[[int, int, int, int], None]
+
+
+class _Reporting(list[Partition]):
+    """The partitions of a stratum, reporting progress as a backend walks through them."""
+
+    def __init__(self, partitions: list[Partition], progress: Progress, stratum: int, strata: int) -> None:
+        super().__init__(partitions)
+        self._progress, self._stratum, self._strata = progress, stratum, strata
+
+    def __iter__(self) -> Iterator[Partition]:
+        total = len(self)
+        for done, partition in enumerate(super().__iter__()):
+            if done % 256 == 0:
+                self._progress(self._stratum, self._strata, done, total)
+            yield partition
+        self._progress(self._stratum, self._strata, total, total)
+
+
 class Run:
     """One evaluation of one program over one fact set."""
 
-    def __init__(self, program: Program, facts: FactSet, backend: Backend, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        program: Program,
+        facts: FactSet,
+        backend: Backend,
+        timeout: float | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.progress = progress
         self.program = program
         self.backend = backend
         self.timeout = timeout
@@ -176,6 +204,8 @@ class Run:
                 for obj in self._by_type.get(type_, ()):
                     grouped[partition_of(obj)].append(Record(key_of(obj), type_, obj))
             partitions = [(pkey, tuple(sorted(recs, key=lambda r: r.key))) for pkey, recs in sorted(grouped.items())]
+            if self.progress is not None:
+                partitions = _Reporting(partitions, self.progress, stratum, len(self.program.strata))
             self.backend.run_stratum(self, stratum, partitions)
             del rules
 
