@@ -12,13 +12,16 @@ Rulesets are data only: nothing in a file is ever executed.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -79,6 +82,11 @@ class RuleSpec:
         return TEMPLATES[self.template]
 
 
+def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy: loaded rulesets are cached and shared, so nobody may change one in place."""
+    return MappingProxyType(dict(mapping))
+
+
 @attrs.frozen(kw_only=True)
 class Ruleset:
     """A policy as data: provenance, parameter values and rules, all layers merged."""
@@ -95,8 +103,8 @@ class Ruleset:
     applies_until: date | None
     notes: str
     extends: tuple[str, ...]
-    parameters: Mapping[str, Any]
-    parameter_sources: Mapping[str, str]
+    parameters: Mapping[str, Any] = attrs.field(converter=_read_only)
+    parameter_sources: Mapping[str, str] = attrs.field(converter=_read_only)
     rules: tuple[RuleSpec, ...]
     sources: tuple[str, ...]
 
@@ -173,7 +181,35 @@ def load_ruleset(ref: str | Path | Ruleset) -> Ruleset:
         path = known[ref]
     if not path.is_file():
         raise UnknownRulesetError(f"no ruleset file at {str(path)!r}")
-    return _Loader().load(path)
+    return _cached_load(path.resolve())
+
+
+_CACHE: dict[Path, tuple[tuple[tuple[str, int, int], ...], Ruleset]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE: Final = 64
+
+
+def _stamp(sources: Iterable[str]) -> tuple[tuple[str, int, int], ...] | None:
+    try:
+        return tuple((s, (st := os.stat(s)).st_mtime_ns, st.st_size) for s in sources)
+    except OSError:
+        return None
+
+
+def _cached_load(path: Path) -> Ruleset:
+    """Load a ruleset, reusing the last load while none of its layer files has changed."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(path)
+    if hit is not None and _stamp(s for s, _, _ in hit[0]) == hit[0]:
+        return hit[1]
+    ruleset = _Loader().load(path)
+    stamp = _stamp(ruleset.sources)
+    if stamp is not None:
+        with _CACHE_LOCK:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[path] = (stamp, ruleset)
+    return ruleset
 
 
 # --- loading -----------------------------------------------------------------------

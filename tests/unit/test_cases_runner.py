@@ -261,3 +261,14 @@ def test_cases_run_on_either_engine(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as caught, redirect_stderr(io.StringIO()):
         cli("test", str(path), "--engine", "drools")
     assert caught.value.code == 2
+
+
+def test_a_file_named_twice_runs_once_and_folders_are_searched_recursively(tmp_path: Path) -> None:
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    (nested / "allowance.toml").write_text(ALLOWANCE_CASE.format(ruleset="dingnan-2020"), encoding="utf-8")
+    (nested / "notes.txt").write_text("not a case file", encoding="utf-8")
+    results = run_paths([tmp_path, nested / "allowance.toml"])
+    assert [r.name for r in results] == [
+        "A community worker certified in 2019 is paid the assistant allowance in May 2021"
+    ]

@@ -183,3 +183,16 @@ def test_a_ruleset_can_be_loaded_by_path_outside_the_package(tmp_path: Path) -> 
     (tmp_path / "base").mkdir()
     shutil.copy(builtin_dir() / "base" / "national-grades.toml", tmp_path / "base" / "national-grades.toml")
     assert load_ruleset(tmp_path / "zj.toml").id == "zhejiang-2019"
+
+
+def test_a_loaded_ruleset_is_reused_until_its_file_changes_and_cannot_be_changed_in_place(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "county.toml"
+    first = _load(tmp_path, SHIPPED)
+    assert load_ruleset(path) is first
+    with pytest.raises(TypeError):
+        first.parameters["allowance.assistant"] = Decimal(1)  # type: ignore[index]
+    path.write_text(SHIPPED.replace('allowance.assistant = "100.00"', 'allowance.assistant = "120.00"'), "utf-8")
+    os.utime(path, ns=(1, 1))  # a different modification time, whatever the clock's resolution
+    assert load_ruleset(path).parameters["allowance.assistant"] == Decimal("120.00")
