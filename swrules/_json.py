@@ -5,8 +5,33 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import TextIO
 
-__all__ = ["dumps"]
+__all__ = ["dump", "dumps"]
+
+
+class _Sink:
+    """Collects JSON text and hands it to a stream in large pieces (bounded memory for big documents)."""
+
+    def __init__(self, stream: TextIO, size: int = 1 << 16) -> None:
+        self.stream, self.size, self.parts, self.length = stream, size, list[str](), 0
+
+    def append(self, text: str) -> None:
+        self.parts.append(text)
+        self.length += len(text)
+        if self.length >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        self.stream.write("".join(self.parts))
+        self.parts, self.length = [], 0
+
+
+def dump(value: object, stream: TextIO, *, indent: int | None = 2) -> None:
+    """Write what :func:`dumps` returns to ``stream``, piece by piece; sequences may be computed lazily."""
+    sink = _Sink(stream)
+    _write(value, sink, indent, 0)  # type: ignore[arg-type]
+    sink.flush()
 
 
 def dumps(value: object, *, indent: int | None = 2) -> str:

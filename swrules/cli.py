@@ -87,7 +87,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         )
     finally:
         progress.close()
-    out.write(result.to_json())
+    result.write_json(out)
     if args.keep_going:
         _report_rejects(facts, args.rejects)
     return 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TextIO, overload
 
 import attrs
 
-from swrules._json import dumps
+from swrules._json import dump
 from swrules.engine import Derivation
 from swrules.errors import ItemNotFoundError
 from swrules.explain import Explanation, explain
@@ -51,7 +52,25 @@ class Result:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The output document as JSON text: the same input always gives the same bytes."""
-        return dumps(self.to_dict(), indent=indent) + "\n"
+        buffer = io.StringIO()
+        self.write_json(buffer, indent=indent)
+        return buffer.getvalue()
+
+    def write_json(self, stream: TextIO, *, indent: int | None = 2) -> None:
+        """Write :meth:`to_json`'s text to ``stream`` item by item, never holding the whole document."""
+        dump(
+            {
+                "ruleset": self.ruleset.id,
+                "period": str(self.period),
+                "post_grades": _AsDicts(self.post_grades),
+                "eligibility": _AsDicts(self.eligibility),
+                "obligations": _AsDicts(self.obligations),
+                "findings": _AsDicts(self.findings),
+            },
+            stream,
+            indent=indent,
+        )
+        stream.write("\n")
 
     def items(self) -> Iterator[PostGrade | Eligibility | Obligation | Finding]:
         """Every output item, section by section."""
@@ -83,3 +102,22 @@ def _hint(word: str, choices: Mapping[str, Any]) -> str:
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _AsDicts(Sequence[dict[str, Any]]):
+    """A section's items as output dicts, made one at a time while they are written."""
+
+    def __init__(self, items: Sequence[PostGrade | Eligibility | Obligation | Finding]) -> None:
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [item.to_dict() for item in self._items[index]]
+        return self._items[index].to_dict()
