@@ -87,7 +87,10 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         )
     finally:
         progress.close()
-    result.write_json(out)
+    if args.format == "json":
+        result.write_json(out)
+    else:
+        _write_tables(result, args.format, args.out, out)
     if args.keep_going:
         _report_rejects(facts, args.rejects)
     return 0
@@ -147,6 +150,48 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     passed = len(results) - failed
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
+
+
+def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    from swrules.diff import diff, parse_settings
+    from swrules.rulesets import load_ruleset
+
+    facts = _read_facts(args.file)
+    old_rs, new_rs = load_ruleset(args.from_), load_ruleset(args.to)
+    result = diff(
+        facts,
+        from_=old_rs,
+        to=new_rs,
+        period=args.period,
+        set_from=parse_settings(old_rs, args.set_from or []),
+        set_to=parse_settings(new_rs, args.set or []),
+        engine=args.engine,
+    )
+    out.write(result.to_json() if args.format == "json" else result.to_text())
+    return 0
+
+
+def _write_tables(result: Result, fmt: str, out_dir: str | None, out: TextIO) -> None:
+    """Write one CSV or Parquet file per section into ``out_dir``."""
+    if out_dir is None:
+        raise InputError([Problem(message=f"--format {fmt} writes files: give a folder with --out DIR")])
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError([Problem(message=f"cannot create {out_dir}: {err.strerror}")]) from None
+    for section, frame in result.to_frames().items():
+        path = folder / f"{section}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            try:
+                frame.astype({c: "string" for c in ("amount", "actual", "required") if c in frame}).to_parquet(
+                    path, index=False
+                )
+            except ImportError:
+                raise SwrulesError("Parquet needs pyarrow: pip install 'swrules[analysis]'") from None
+        out.write(f"{path}\n")
 
 
 def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
@@ -223,7 +268,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rejects", metavar="FILE", help="with --keep-going: write the rejected facts as JSON Lines")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="fail if evaluating takes longer")
+    p.add_argument(
+        "--format",
+        choices=("json", "csv", "parquet"),
+        default="json",
+        help="json on stdout (default), or one csv/parquet file per section in --out DIR",
+    )
+    p.add_argument("--out", metavar="DIR", help="folder for --format csv or parquet")
+
     p.set_defaults(handler=_cmd_evaluate)
+
+    p = sub.add_parser("diff", help="compare the results of two rulesets, or of one with changed parameters")
+    p.add_argument("file", help="facts as JSON or JSON Lines")
+    p.add_argument("--from", dest="from_", required=True, metavar="RULESET", help="ruleset id or path (the old side)")
+    p.add_argument("--to", required=True, metavar="RULESET", help="ruleset id or path (the new side)")
+    p.add_argument("--period", required=True, help="YYYY or YYYY-MM")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="change a parameter of the new side")
+    p.add_argument("--set-from", action="append", metavar="NAME=VALUE", help="change a parameter of the old side")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--engine", choices=ENGINES, default=None)
+    p.set_defaults(handler=_cmd_diff)
 
     p = sub.add_parser("rulesets", help="list the rulesets shipped with swrules")
     p.set_defaults(handler=_cmd_rulesets)

@@ -72,6 +72,12 @@ class Result:
         )
         stream.write("\n")
 
+    def to_frames(self) -> dict[str, Any]:
+        """One pandas DataFrame per section, with typed columns (see :mod:`swrules.frames`; needs pandas)."""
+        from swrules.frames import to_frames
+
+        return to_frames(self)
+
     def items(self) -> Iterator[PostGrade | Eligibility | Obligation | Finding]:
         """Every output item, section by section."""
         yield from self.post_grades
