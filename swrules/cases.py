@@ -22,7 +22,7 @@ import attrs
 from swrules.engine import ENGINES
 from swrules.errors import RulesetError, SwrulesError
 from swrules.evaluation import evaluate
-from swrules.items import OUTPUT_SECTIONS
+from swrules.items import ITEM_TYPES, OUTPUT_SECTIONS
 from swrules.load import parse_json
 from swrules.period import Period
 from swrules.rulesets import Ruleset, load_ruleset
@@ -217,12 +217,30 @@ def _checks(raw: object, file: str, where: str, extra: tuple[str, ...]) -> tuple
         section = entry.get("section")
         if section not in OUTPUT_SECTIONS:
             raise _fail(file, f"{where}[{i}].section", f"must be one of {', '.join(OUTPUT_SECTIONS)}")
+        fields = _section_fields(section)
         if extra:
             for key in entry:
                 if key not in ("section", *extra):
                     raise _fail(file, f"{where}[{i}].{key}", f"unknown key (expected section, {', '.join(extra)})")
+            named = entry.get("where", {})
+            prefix = f"{where}[{i}].where"
+        else:
+            named = {k: v for k, v in entry.items() if k != "section"}
+            prefix = f"{where}[{i}]"
+        if isinstance(named, dict):
+            for key in named:
+                if key not in fields:
+                    raise _fail(file, f"{prefix}.{key}", f"is no field of {section} (its fields: {', '.join(fields)})")
         out.append(_plain(entry))
     return tuple(out)
+
+
+def _section_fields(section: str) -> tuple[str, ...]:
+    """The fields an item of an output section has in the JSON output."""
+    for cls in ITEM_TYPES.values():
+        if cls.SECTION == section:
+            return tuple(a.name for a in attrs.fields(cls) if a.metadata.get("output", True))
+    raise AssertionError(f"no item type for section {section}")  # pragma: no cover
 
 
 def _plain(value: Any) -> Any:

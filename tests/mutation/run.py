@@ -41,6 +41,8 @@ TESTS = [
     "tests/unit/test_cli.py",
     "tests/unit/test_cases_runner.py",
     "tests/unit/test_rulesets_loader.py",
+    "tests/unit/test_edges.py",
+    "tests/unit/test_engine_isolation.py",
 ]
 _FLIP = {
     ast.Lt: ast.LtE,
@@ -54,10 +56,30 @@ _FLIP = {
 }
 
 
+def _skipped(tree: ast.AST) -> set[int]:
+    """Nodes whose mutants are equivalent or cosmetic: class/function decorators (``attrs.frozen(kw_only=True)``),
+    keyword flags of ``attrs.field`` (``eq=False``, ``repr=False``) and the text of messages (f-strings)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        roots: list[ast.AST] = []
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            roots.extend(node.decorator_list)
+        elif isinstance(node, ast.JoinedStr):
+            roots.append(node)
+        elif isinstance(node, ast.keyword) and node.arg in ("eq", "repr", "kw_only", "slots", "order", "hash"):
+            roots.append(node.value)
+        for root in roots:
+            out.update(id(n) for n in ast.walk(root))
+    return out
+
+
 def sites(tree: ast.AST) -> list[tuple[int, str]]:
     """(node index, kind) for every place a mutation can be made, in walk order."""
     out = []
+    skipped = _skipped(tree)
     for i, node in enumerate(ast.walk(tree)):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Compare) and type(node.ops[0]) in _FLIP:
             out.append((i, "compare"))
         elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
@@ -112,28 +134,34 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--modules", nargs="*", default=DEFAULT_MODULES)
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--tests", nargs="*", default=TESTS, help="test files or folders run against each mutant")
     args = ap.parse_args()
-    files = sorted({p for pattern in args.modules for p in ROOT.glob(pattern) if p.name != "__init__.py"})
-    candidates = []
-    for path in files:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        doc_lines = {n.lineno for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
-        for index, kind in sites(tree):
-            candidates.append((path, index, kind, doc_lines))
-    rng = random.Random(args.seed)
-    if args.limit and args.limit < len(candidates):
-        candidates = rng.sample(candidates, args.limit)
-    print(f"{len(candidates)} mutants in {len(files)} modules; tests: {' '.join(TESTS)}", flush=True)
-    killed, survived, invalid = 0, [], 0
     started = time.time()
     with tempfile.TemporaryDirectory() as scratch:
+        # Everything is read from a snapshot, so edits made to the project meanwhile do not mix in.
         work = Path(scratch) / "swrules-mutant"
         shutil.copytree(
             ROOT, work, ignore=shutil.ignore_patterns(".venv*", ".git", "__pycache__", ".hypothesis", "mutants")
         )
         env = dict(os.environ, HYPOTHESIS_PROFILE="dev", PYTHONPATH=str(work), PYTHONDONTWRITEBYTECODE="1")
-        for n, (path, index, kind, _) in enumerate(candidates, 1):
-            rel = path.relative_to(ROOT)
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *args.tests]
+        baseline = subprocess.run(command, cwd=work, env=env, capture_output=True, timeout=args.timeout)
+        if baseline.returncode != 0:
+            print("the tests fail without any mutation; fix them first:\n" + baseline.stdout.decode()[-3000:])
+            return 2
+        files = sorted({p for pattern in args.modules for p in work.glob(pattern) if p.name != "__init__.py"})
+        candidates = []
+        for path in files:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for index, kind in sites(tree):
+                candidates.append((path, index, kind))
+        rng = random.Random(args.seed)
+        if args.limit and args.limit < len(candidates):
+            candidates = rng.sample(candidates, args.limit)
+        print(f"{len(candidates)} mutants in {len(files)} modules; tests: {' '.join(args.tests)}", flush=True)
+        killed, survived, invalid = 0, [], 0
+        for n, (path, index, kind) in enumerate(candidates, 1):
+            rel = path.relative_to(work)
             original = path.read_text(encoding="utf-8")
             try:
                 mutant, what, line = mutate(original, index, kind)
@@ -143,13 +171,7 @@ def main() -> int:
             target = work / rel
             target.write_text(mutant, encoding="utf-8")
             try:
-                done = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *TESTS],
-                    cwd=work,
-                    env=env,
-                    capture_output=True,
-                    timeout=args.timeout,
-                )
+                done = subprocess.run(command, cwd=work, env=env, capture_output=True, timeout=args.timeout)
                 dead = done.returncode != 0
             except subprocess.TimeoutExpired:
                 dead = True

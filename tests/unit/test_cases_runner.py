@@ -139,6 +139,15 @@ GOOD_HEAD = 'name = "x"\nruleset = "dingnan-2020"\nperiod = "2021"\n'
             "[[cases.count]]\nsection='obligations'\nn=0\n",
             "cases[0] ('x').parameters.allowance.assistant",
         ),
+        (
+            "[[cases]]\n" + GOOD_HEAD + "facts = []\n[[cases.absent]]\nsection='obligations'\npayeee='p1'\n",
+            "cases[0] ('x').absent[0].payeee",
+        ),
+        (
+            "[[cases]]\n" + GOOD_HEAD + "facts = []\n[[cases.count]]\nsection='post_grades'\nn=0\n"
+            "where = { holder = 'p1' }\n",
+            "cases[0] ('x').count[0].where.holder",
+        ),
     ],
 )
 def test_malformed_case_files_are_rejected_naming_file_and_key(tmp_path: Path, body: str, key: str) -> None:

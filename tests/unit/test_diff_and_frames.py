@@ -144,7 +144,7 @@ def test_frames_have_typed_columns_and_exact_money() -> None:
 def test_the_cli_writes_one_file_per_section(tmp_path: Path, fmt: str) -> None:
     if fmt == "parquet":
         pytest.importorskip("pyarrow")
-    code, out, _ = cli(
+    code, _, _ = cli(
         "evaluate",
         EXAMPLE,
         "--ruleset",
