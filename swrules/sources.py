@@ -9,15 +9,19 @@ costs memory for its facts, never for its text.
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
+import attrs
+
 from swrules.errors import InputError, Problem
+from swrules.facts import FACT_TYPES
 from swrules.load import FactSet, load_facts, parse_json
 
-__all__ = ["MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_facts", "read_jsonl"]
+__all__ = ["MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_csv_folder", "read_facts", "read_jsonl"]
 
 #: Largest JSON document read whole (bytes); bigger inputs belong in JSON Lines.
 MAX_JSON_BYTES: Final = 128 * 1024 * 1024
@@ -61,7 +65,7 @@ def read_facts(path: str, *, keep_going: bool = False) -> FactSet:
             stream: IO[bytes] = sys.stdin.buffer
         else:
             if os.path.isdir(path):
-                raise InputError([Problem(message=f"{source} is a folder, not a file of facts")])
+                return read_csv_folder(path, keep_going=keep_going)
             stream = open(path, "rb")
     except OSError as err:
         raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None
@@ -90,3 +94,73 @@ def read_facts(path: str, *, keep_going: bool = False) -> FactSet:
         if path != "-":
             stream.close()
     return load_facts(data, keep_going=keep_going)
+
+
+def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
+    """Facts from a folder of CSV files, one per fact type (``person.csv``, ``certificate.csv``…).
+
+    Columns are named as the fields of the interchange contract; an empty cell
+    is an absent field; booleans are ``true``/``false`` (or ``1``/``0``); a
+    list (a project's ``social_workers``) is ids separated by ``;``. Files
+    are UTF-8 (a byte-order mark is allowed). Every problem names the file,
+    the row (the header is row 1) and the column.
+    """
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".csv"))
+    unknown = [n for n in names if n[:-4] not in FACT_TYPES]
+    if unknown or not names:
+        expected = ", ".join(f"{t}.csv" for t in FACT_TYPES)
+        what = f"unknown file {unknown[0]}" if unknown else "no CSV files"
+        raise InputError([Problem(message=f"{folder}: {what} (expected files named {expected})")])
+    rows: list[dict[str, object]] = []
+    where: list[str] = []
+    problems: list[Problem] = []
+    for name in names:
+        fact_type = name[:-4]
+        kinds = {a.name: a.metadata.get("kind") for a in attrs.fields(FACT_TYPES[fact_type])}
+        path = os.path.join(folder, name)
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh)
+                for column in reader.fieldnames or []:
+                    if column not in kinds:
+                        problems.append(Problem(message=f"unknown column for a {fact_type}", source=path, field=column))
+                for number, record in enumerate(reader, start=2):
+                    if None in record:
+                        problems.append(Problem(message="more cells than columns", source=f"{path} row {number}"))
+                        continue
+                    fact: dict[str, object] = {"type": fact_type}
+                    for column, cell in record.items():
+                        if cell is None or cell == "" or column not in kinds:
+                            continue
+                        fact[column] = _cell(cell, kinds[column])
+                    rows.append(fact)
+                    where.append(f"{path} row {number}")
+        except UnicodeDecodeError as err:
+            problems.append(Problem(message=f"not UTF-8 text ({err.reason} at byte {err.start})", source=path))
+        except (OSError, csv.Error) as err:
+            problems.append(Problem(message=f"cannot be read as CSV: {err}", source=path))
+    if problems:
+        raise InputError(problems)
+    try:
+        return load_facts(rows, keep_going=keep_going)
+    except InputError as err:
+        located = [
+            attrs.evolve(p, source=where[p.index], index=None) if p.index is not None else p for p in err.problems
+        ]
+        raise InputError(located) from None
+
+
+def _cell(cell: str, kind: object) -> object:
+    """A CSV cell as the JSON loader expects it; anything that does not parse is left as text to be reported."""
+    text = cell.strip()
+    if kind == "bool":
+        lowered = text.lower()
+        return {"true": True, "1": True, "false": False, "0": False}.get(lowered, text)
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    if kind == "refs":
+        return [part.strip() for part in text.split(";") if part.strip()]
+    return text
