@@ -280,6 +280,27 @@ class Finding:
     rule: str = ""
     clause: str = ""
 
+    @classmethod
+    def at_least(
+        cls,
+        *,
+        subject: str,
+        requirement: str,
+        actual: Decimal | int,
+        required: Decimal | int,
+        person: str | None = None,
+    ) -> Finding:
+        """A requirement that ``actual`` reach ``required`` (the usual shape: counts, hours, money, shares)."""
+        actual, required = Decimal(actual), Decimal(required)
+        return cls(
+            subject=subject,
+            requirement=requirement,
+            satisfied=actual >= required,
+            actual=actual,
+            required=required,
+            person=person,
+        )
+
     @property
     def key(self) -> str:
         tail = "" if self.person is None else f"/{self.person}"

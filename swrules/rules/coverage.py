@@ -23,11 +23,10 @@ def _certified_population_ratio(ctx: Context) -> Iterator[Item]:
     assert j.population is not None  # the pattern requires it
     certified = sum(1 for s in ctx.all("s") if s.certified)
     required = Decimal(j.population) * Decimal(ctx.param("coverage.certified_per_person"))
-    yield Finding(
+    yield Finding.at_least(
         subject=j.id,
         requirement="certified_population_ratio",
-        satisfied=certified >= required,
-        actual=Decimal(certified),
+        actual=certified,
         required=required,
     )
 
@@ -51,11 +50,10 @@ def _training_rate(ctx: Context) -> Iterator[Item]:
     staff = {s.person for s in statuses if s.certified} | {ps.holder for ps in posts}
     trained = {t.person for t in ctx.all("t") if t.hours > 0} & staff
     required = Decimal(len(staff)) * Decimal(ctx.param("training_rate.required"))
-    yield Finding(
+    yield Finding.at_least(
         subject=j.id,
         requirement="training_rate",
-        satisfied=len(trained) >= required,
-        actual=Decimal(len(trained)),
+        actual=len(trained),
         required=required,
     )
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
-from swrules.facts import Certificate, CertLevel, ExamRegistration, Person, Post
+from swrules.facts import Certificate, CertLevel, ExamRegistration, Person, Post, Role
 from swrules.items import Held, Item, Obligation, ObligationKind
 from swrules.period import Period
 from swrules.rules._context import Context
@@ -23,6 +23,8 @@ _LEVEL_PARAMS = {
     CertLevel.INTERMEDIATE: "intermediate",
     CertLevel.SENIOR: "senior",
 }
+
+ROLES = tuple(role.value for role in Role)
 
 
 def level_amount(ctx: Context, prefix: str, level: CertLevel) -> Decimal | None:
@@ -73,14 +75,7 @@ EXAM_REWARD = RuleDef(
         "exam_reward.roles": ParamSpec(
             "str_list",
             "Roles of the encouraged groups whose members are rewarded.",
-            choices=(
-                "community_worker",
-                "institution_staff",
-                "social_org_staff",
-                "township_staff",
-                "village_cadre",
-                "other",
-            ),
+            choices=ROLES,
         ),
         "exam_reward.requires_registration": ParamSpec(
             "bool", "Whether an exam registration of the same year must be on record for the reward."

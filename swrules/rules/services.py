@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 
-from swrules.facts import Organization, Person, ServiceProject, Training
+from swrules.facts import Organization, Person, Role, ServiceProject, Training
 from swrules.items import Finding, Item, PersonStatus
 from swrules.rules._context import Context
 from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
@@ -18,6 +18,8 @@ from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, Ru
 __all__ = ["INSTITUTION_POST_SHARE", "PERSONNEL_COST_CAP", "PROJECT_CREDENTIALS", "TRAINING_HOURS"]
 
 _FEN = Decimal("0.01")
+
+ROLES = tuple(role.value for role in Role)
 
 
 def _personnel_cost_cap(ctx: Context) -> Iterator[Item]:
@@ -76,11 +78,10 @@ def _institution_post_share(ctx: Context) -> Iterator[Item]:
     social_work = sum(1 for q in posts if q.social_work)
     total = o.professional_posts if o.professional_posts is not None else len(posts)
     required = Decimal(total) * Decimal(ctx.param("institutions.post_share_minimum"))
-    yield Finding(
+    yield Finding.at_least(
         subject=o.id,
         requirement="institution_post_share",
-        satisfied=social_work >= required,
-        actual=Decimal(social_work),
+        actual=social_work,
         required=required,
     )
 
@@ -113,10 +114,9 @@ def _training_hours(ctx: Context) -> Iterator[Item]:
     trainings: tuple[Training, ...] = ctx.all("t")
     hours = sum((t.hours for t in trainings), Decimal(0))
     required = Decimal(ctx.param("training.cumulative_hours"))
-    yield Finding(
+    yield Finding.at_least(
         subject=p.id,
         requirement="training_hours",
-        satisfied=hours >= required,
         actual=hours,
         required=required,
     )
@@ -141,14 +141,7 @@ TRAINING_HOURS = RuleDef(
         "training.roles": ParamSpec(
             "str_list",
             "Roles taken to deliver social services directly.",
-            choices=(
-                "community_worker",
-                "institution_staff",
-                "social_org_staff",
-                "township_staff",
-                "village_cadre",
-                "other",
-            ),
+            choices=ROLES,
         ),
     },
 )

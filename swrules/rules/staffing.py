@@ -7,7 +7,6 @@ Counting across people is done by collections over the per-person
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 
 from swrules.facts import Community, CommunityKind, Organization, OrgKind, Person, Post
 from swrules.items import Finding, Item, PersonStatus, PostStatus
@@ -48,12 +47,11 @@ def _community_staffing(ctx: Context) -> Iterator[Item]:
     certified = sum(1 for s in ctx.all("s") if s.certified)
     key = "staffing.urban_minimum" if c.kind is CommunityKind.URBAN else "staffing.rural_minimum"
     required: int = ctx.param(key)
-    yield Finding(
+    yield Finding.at_least(
         subject=c.id,
         requirement="community_staffing",
-        satisfied=certified >= required,
-        actual=Decimal(certified),
-        required=Decimal(required),
+        actual=certified,
+        required=required,
     )
 
 
@@ -76,12 +74,11 @@ def _community_social_work_post(ctx: Context) -> Iterator[Item]:
     c: Community = ctx["c"]
     filled = sum(1 for ps in ctx.all("ps") if ps.holder_certified)
     required: int = ctx.param("community_post.minimum")
-    yield Finding(
+    yield Finding.at_least(
         subject=c.id,
         requirement="community_social_work_post",
-        satisfied=filled >= required,
-        actual=Decimal(filled),
-        required=Decimal(required),
+        actual=filled,
+        required=required,
     )
 
 
@@ -111,10 +108,9 @@ def _salary_floor(ctx: Context) -> Iterator[Item]:
         return
     if p.monthly_salary is None or p.reference_salary is None:
         return
-    yield Finding(
+    yield Finding.at_least(
         subject=p.id,
         requirement="salary_floor",
-        satisfied=p.monthly_salary >= p.reference_salary,
         actual=p.monthly_salary,
         required=p.reference_salary,
     )
@@ -139,12 +135,11 @@ def _purchase_priority(ctx: Context) -> Iterator[Item]:
     staff = {p.id for p in ctx.all("p") if p.leader or p.full_time}
     certified = sum(1 for s in ctx.all("s") if s.certified and s.person in staff)
     required: int = ctx.param("purchase_priority.minimum_certified")
-    yield Finding(
+    yield Finding.at_least(
         subject=o.id,
         requirement="purchase_priority",
-        satisfied=certified >= required,
-        actual=Decimal(certified),
-        required=Decimal(required),
+        actual=certified,
+        required=required,
     )
 
 

@@ -35,12 +35,11 @@ def _total(requirement: str, param: str) -> Callable[[Context], Iterator[Item]]:
         else:
             actual = len(ctx.all("x"))
         required: int = ctx.param(param)
-        yield Finding(
+        yield Finding.at_least(
             subject=j.id,
             requirement=requirement,
-            satisfied=actual >= required,
-            actual=Decimal(actual),
-            required=Decimal(required),
+            actual=actual,
+            required=required,
         )
 
     return derive
@@ -120,11 +119,10 @@ def _urban_community_average(ctx: Context) -> Iterator[Item]:
     statuses: tuple[PersonStatus, ...] = ctx.all("s")
     certified = sum(1 for s in statuses if s.certified and s.community in ids)
     required = Decimal(len(urban)) * Decimal(ctx.param("targets.urban_community_average"))
-    yield Finding(
+    yield Finding.at_least(
         subject=j.id,
         requirement="urban_community_average",
-        satisfied=certified >= required,
-        actual=Decimal(certified),
+        actual=certified,
         required=required,
     )
 
