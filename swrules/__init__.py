@@ -1,5 +1,6 @@
 """swrules: Chinese social-work talent policy as typed facts and forward-chaining rulesets."""
 
+from swrules.compare import Diff, diff
 from swrules.errors import (
     EngineError,
     EngineUnavailableError,
@@ -47,6 +48,7 @@ __all__ = [
     "Certificate",
     "Community",
     "CommunityKind",
+    "Diff",
     "Eligibility",
     "EngineError",
     "EngineUnavailableError",
@@ -79,6 +81,7 @@ __all__ = [
     "TalentSelection",
     "Training",
     "UnknownRulesetError",
+    "diff",
     "evaluate",
     "list_rulesets",
     "load_facts",

@@ -153,7 +153,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
-    from swrules.diff import diff, parse_settings
+    from swrules.compare import diff, parse_settings
     from swrules.rulesets import load_ruleset
 
     facts = _read_facts(args.file)

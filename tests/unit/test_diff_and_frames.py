@@ -17,7 +17,7 @@ from strategies import document, populations
 
 import swrules
 from swrules.cli import main
-from swrules.diff import diff
+from swrules.compare import diff
 from swrules.errors import RulesetError
 
 EXAMPLE = str(resources.files("swrules") / "examples" / "dingnan-2020.json")
