@@ -34,12 +34,12 @@ def _python(env: Path = VENV, base: str | None = None) -> Path:
 
 def _python313() -> str | None:
     """A Python 3.13 interpreter, if this machine has one (on PATH or under pyenv)."""
-    found = shutil.which("python3.13")
-    if found:
-        return found
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     for candidate in sorted(pyenv.glob("3.13*/bin/python3.13"), reverse=True):
         return str(candidate)
+    found = shutil.which("python3.13")
+    if found and "shims" not in Path(found).parts:  # a pyenv shim runs only when that version is selected
+        return found
     return None
 
 
