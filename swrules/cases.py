@@ -304,7 +304,10 @@ def _compare(case: Case, document: Mapping[str, Any], ruleset: Ruleset) -> list[
             failures.append(f"{head}, found {len(hits)}")
             continue
         lines = [f"{head}, found none"]
-        for item, diffs in _closest(items, wanted):
+        closest = _closest(items, wanted)
+        if not closest:
+            lines.append(f"    ({section} holds {len(items)} items, none agreeing on any of these fields)")
+        for item, diffs in closest:
             label = _label(section, item)
             lines.append(f"    closest: {label}")
             lines.extend(f"      {field}: expected {_show(exp)}, got {_show(got)}" for field, exp, got in diffs)
