@@ -305,23 +305,3 @@ def test_a_what_if_allowance_changes_exactly_the_assistant_months(
     for key, old in base.items():
         new = what_if[key]
         assert new == (Decimal(amount) if old == Decimal(100) else old)
-
-
-# 19
-@given(st.lists(st.integers(0, 10**9), max_size=200))
-def test_money_sums_are_exact_to_the_fen(fens: list[int]) -> None:
-    from swrules.items import Obligation, ObligationKind
-
-    obs = [
-        Obligation(
-            id=f"x/{i}",
-            kind=ObligationKind.MONTHLY_ALLOWANCE,
-            payee="p",
-            payer="f",
-            amount=Decimal(fen) / 100,
-            period="2021-01",
-        )
-        for i, fen in enumerate(fens)
-    ]
-    total = sum((o.amount for o in obs if o.amount is not None), Decimal(0))
-    assert total * 100 == sum(fens)
