@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from swrules.engine import Progress, compile_program, durable_available, execute, key_of
+from swrules._collector import collector_paused
+from swrules.engine import Derivation, Progress, compile_program, durable_available, execute, key_of
 from swrules.errors import EngineError
-from swrules.items import Eligibility, Finding, Obligation, PostGrade
+from swrules.items import Eligibility, Finding, Item, Obligation, PostGrade
 from swrules.load import FactSet, load_facts
 from swrules.period import Period
 from swrules.result import Result
 from swrules.rulesets import Ruleset, load_ruleset
 
-__all__ = ["DEFAULT_ENGINE", "evaluate"]
+__all__ = ["DEFAULT_ENGINE", "build_result", "evaluate"]
 
 #: The engine used when none is named: durable-rules where it can be imported (Python 3.11 and 3.12),
 #: else the native engine, which gives byte-identical results.
@@ -48,24 +49,41 @@ def evaluate(
     the_ruleset = load_ruleset(ruleset)
     if parameters:
         the_ruleset = the_ruleset.with_parameters(parameters)
-    fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
-    program = compile_program(the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, the_period)
-    run = execute(program, fact_set, engine or DEFAULT_ENGINE, timeout=timeout, progress=progress)
+    name = engine or DEFAULT_ENGINE
+    with collector_paused():
+        fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+        program = compile_program(the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, the_period)
+        run = execute(program, fact_set, name, timeout=timeout, progress=progress)
+        return build_result(the_ruleset, the_period, name, run.items, run.derivations, run.objects)
 
+
+def build_result(
+    ruleset: Ruleset,
+    period: Period,
+    engine: str,
+    items: Iterable[Item],
+    derivations: Mapping[str, Derivation],
+    objects: Mapping[str, Any],
+) -> Result:
+    """The result of a finished run: items sorted into their sections, every obligation checked in period."""
     sections: dict[str, list[Any]] = {"post_grades": [], "eligibility": [], "obligations": [], "findings": []}
     intermediate = []
-    for item in run.items:
+    for item in items:
         if item.SECTION is None:
             intermediate.append(item)
         else:
             sections[item.SECTION].append(item)
+    reported: dict[str, bool] = {}  # a year's obligations name at most 13 periods
     for ob in sections["obligations"]:
-        if not _overlaps(ob.period, the_period):
-            raise EngineError(f"rule {ob.rule!r} derived obligation {ob.id!r} for {ob.period}, outside {the_period}")
+        ok = reported.get(ob.period)
+        if ok is None:
+            ok = reported[ob.period] = _overlaps(ob.period, period)
+        if not ok:
+            raise EngineError(f"rule {ob.rule!r} derived obligation {ob.id!r} for {ob.period}, outside {period}")
     return Result(
-        ruleset=the_ruleset,
-        period=the_period,
-        engine=engine or DEFAULT_ENGINE,
+        ruleset=ruleset,
+        period=period,
+        engine=engine,
         post_grades=tuple(
             sorted((i for i in sections["post_grades"] if isinstance(i, PostGrade)), key=PostGrade.sort_key)
         ),
@@ -77,8 +95,8 @@ def evaluate(
         ),
         findings=tuple(sorted((i for i in sections["findings"] if isinstance(i, Finding)), key=Finding.sort_key)),
         intermediate=tuple(sorted(intermediate, key=key_of)),
-        derivations=run.derivations,
-        objects=run.objects,
+        derivations=derivations,
+        objects=objects,
     )
 
 

@@ -60,10 +60,10 @@ class CertLevel(enum.Enum):
     @property
     def rank(self) -> int:
         """1 for assistant, 2 for intermediate, 3 for senior."""
-        return _LEVEL_RANK[self]
+        return _LEVEL_RANK[self._value_]  # by value: a str hashes in C, an enum member in Python
 
 
-_LEVEL_RANK: Final = {CertLevel.ASSISTANT: 1, CertLevel.INTERMEDIATE: 2, CertLevel.SENIOR: 3}
+_LEVEL_RANK: Final = {"assistant": 1, "intermediate": 2, "senior": 3}
 
 
 class Band(enum.Enum):
@@ -76,10 +76,10 @@ class Band(enum.Enum):
     @property
     def rank(self) -> int:
         """The certificate rank the band asks for: junior 1, intermediate 2, senior 3."""
-        return _BAND_RANK[self]
+        return _BAND_RANK[self._value_]
 
 
-_BAND_RANK: Final = {Band.JUNIOR: 1, Band.INTERMEDIATE: 2, Band.SENIOR: 3}
+_BAND_RANK: Final = {"junior": 1, "intermediate": 2, "senior": 3}
 
 #: Tiers each band has (zj2019.s8.grade-map): junior 1-2, the others 1-3.
 TIERS: Final[dict[Band, tuple[int, ...]]] = {

@@ -48,6 +48,8 @@ class ObligationKind(enum.Enum):
 
 
 def _escape(part: str) -> str:
+    if "%" not in part and "/" not in part:
+        return part
     return part.replace("%", "%25").replace("/", "%2F")
 
 

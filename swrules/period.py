@@ -14,6 +14,9 @@ from swrules.errors import PeriodError
 __all__ = ["Period"]
 
 _PERIOD_RE: Final = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_CACHE_LIMIT: Final = 10_000
+_PARSED: dict[str, Period] = {}
+_MONTHS: dict[int, tuple[Period, ...]] = {}
 
 
 @attrs.frozen(order=True)
@@ -39,10 +42,16 @@ class Period:
             return text
         if not isinstance(text, str):
             raise PeriodError(f"period must be a string YYYY or YYYY-MM (got {text!r})")
+        found = _PARSED.get(text)
+        if found is not None:
+            return found
         m = _PERIOD_RE.match(text)
         if m is None:
             raise PeriodError(f"period must be YYYY or YYYY-MM (got {text!r})")
-        return cls(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+        found = cls(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+        if len(_PARSED) < _CACHE_LIMIT:  # periods are few (a year has 13): every obligation names one
+            _PARSED[text] = found
+        return found
 
     @property
     def is_month(self) -> bool:
@@ -61,7 +70,10 @@ class Period:
         """The months the period covers: itself for a month, twelve for a year."""
         if self.month is not None:
             return (self,)
-        return tuple(Period(self.year, m) for m in range(1, 13))
+        found = _MONTHS.get(self.year)
+        if found is None:
+            found = _MONTHS[self.year] = tuple(Period(self.year, m) for m in range(1, 13))
+        return found
 
     def __str__(self) -> str:
         return f"{self.year:04d}" if self.month is None else f"{self.year:04d}-{self.month:02d}"

@@ -1,10 +1,16 @@
 """The native backend: the same rule definitions, matched by indexed joins in plain Python.
 
-Within each partition it runs the stratum's rules to a fixed point: every
-combination of facts that passes a rule's patterns fires exactly once; items
-derived during the stratum are matched too (semi-naive: a round only looks at
-combinations that use something new). It needs no durable-rules, so it runs
-where durable cannot (Python 3.13+).
+For a batch it evaluates each stratum set-at-a-time over the whole store:
+every rule's patterns are compiled once (:mod:`._match`), candidates for a
+joined pattern come from a hash index on the join field, and the stratum runs
+to a fixed point semi-naively — after the first round, a rule only looks at
+combinations that use an item derived in the round before, so every
+combination fires exactly once. Collections are computed by the run, from
+indexes over the completed types.
+
+For an incremental session it can also run one stratum within given
+partitions (:meth:`NativeBackend.run_stratum`), as the durable backend does.
+It needs no durable-rules, so it runs where durable cannot (Python 3.13+).
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from typing import Any
 
 from swrules.rules._ir import Lit, Match, Op, Ref
 
+from ._match import CompiledPattern, compile_pattern, reader
 from ._program import BoundRule
 from ._run import Obj, Partition, Record, Run, field_value, passes
 
 __all__ = ["NativeBackend"]
+
+_NOTHING: Mapping[str, Obj] = {}
 
 
 class NativeBackend:
@@ -27,7 +36,7 @@ class NativeBackend:
     name = "native"
 
     def execute(self, run: Run) -> None:
-        run.execute()
+        _Batch(run).execute()
 
     def run_stratum(self, run: Run, stratum: int, partitions: Sequence[Partition]) -> None:
         rules = run.program.strata[stratum]
@@ -35,7 +44,125 @@ class NativeBackend:
             _Session(run, rules, partition).run(records)
 
 
+class _Batch:
+    """One program over one whole store, stratum by stratum, set-at-a-time."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.full: dict[str, list[Obj]] = {}
+        self.index: dict[tuple[str, str], dict[Any, list[Obj]]] = {}
+
+    def execute(self) -> None:
+        run = self.run
+        strata = run.program.strata
+        for stratum, rules in enumerate(strata):
+            run.begin_stratum(stratum)
+            consumed = run.program.consumed(stratum)
+            compiled = [(rule, _compile(rule)) for rule in rules]
+            self.full = {t: list(run.of_type(t)) for t in sorted(consumed)}
+            self.index = {}
+            delta: dict[str, list[Obj]] | None = None  # None: the first round, where everything is new
+            while True:
+                produced: dict[str, list[Obj]] = defaultdict(list)
+                new = None if delta is None else {id(o) for objs in delta.values() for o in objs}
+                for done, (rule, patterns) in enumerate(compiled):
+                    if delta is not None and not any(p.type in delta for p in patterns):
+                        continue
+                    for item in run.fire_many(rule, self._combos(patterns, delta, new)):
+                        if item.TYPE in consumed:
+                            produced[item.TYPE].append(item)
+                    if run.progress is not None and delta is None:
+                        run.progress(stratum, len(strata), done + 1, len(compiled))
+                if not produced:
+                    break
+                for type_, objs in produced.items():
+                    self.full[type_].extend(objs)
+                    for (indexed, field), index in self.index.items():
+                        if indexed == type_:
+                            read = reader(type_, field)
+                            for obj in objs:
+                                index[read(obj)].append(obj)
+                delta = produced
+
+    def _lookup(self, type_: str, field: str, value: Any) -> list[Obj]:
+        index = self.index.get((type_, field))
+        if index is None:
+            index = self.index[(type_, field)] = defaultdict(list)
+            read = reader(type_, field)
+            for obj in self.full[type_]:
+                index[read(obj)].append(obj)
+        try:
+            return index.get(value, [])
+        except TypeError:  # an unhashable value equals no field value an index holds
+            return []
+
+    def _combos(
+        self, patterns: tuple[CompiledPattern, ...], delta: Mapping[str, list[Obj]] | None, new: set[int] | None
+    ) -> Iterator[tuple[Obj, ...]]:
+        """Combinations passing every pattern; after the first round, only those using something new."""
+        first = patterns[0]
+        if delta is not None and all(p.type not in delta for p in patterns[1:]):
+            pool = delta.get(first.type, [])  # only the first pattern can take a new item
+            new = None
+        else:
+            pool = self.full[first.type]
+        checks = first.checks
+        if len(patterns) == 1:
+            if not checks:
+                for obj in pool:
+                    yield (obj,)
+            elif len(checks) == 1:
+                check = checks[0]
+                for obj in pool:
+                    if check(obj, _NOTHING):
+                        yield (obj,)
+            else:
+                for obj in pool:
+                    if all(check(obj, _NOTHING) for check in checks):
+                        yield (obj,)
+            return
+        bound: dict[str, Obj] = {}
+        for obj in pool:
+            if all(check(obj, _NOTHING) for check in checks):
+                bound[first.alias] = obj
+                yield from self._extend(patterns, 1, bound, (obj,), new is None or id(obj) in new, new)
+
+    def _extend(
+        self,
+        patterns: tuple[CompiledPattern, ...],
+        i: int,
+        bound: dict[str, Obj],
+        combo: tuple[Obj, ...],
+        has_new: bool,
+        new: set[int] | None,
+    ) -> Iterator[tuple[Obj, ...]]:
+        pattern = patterns[i]
+        if pattern.key is not None and pattern.probe is not None:
+            pool = self._lookup(pattern.type, pattern.key, pattern.probe(bound))
+        else:
+            pool = self.full[pattern.type]
+        last = i == len(patterns) - 1
+        checks = pattern.checks
+        for obj in pool:
+            if all(check(obj, bound) for check in checks):
+                now_new = has_new or (new is not None and id(obj) in new)
+                if last:
+                    if now_new:
+                        yield (*combo, obj)
+                else:
+                    bound[pattern.alias] = obj
+                    yield from self._extend(patterns, i + 1, bound, (*combo, obj), now_new, new)
+        bound.pop(pattern.alias, None)
+
+
+def _compile(rule: BoundRule) -> tuple[CompiledPattern, ...]:
+    types = {m.alias: m.type for m in rule.match}
+    return tuple(compile_pattern(m, types) for m in rule.match)
+
+
 class _Session:
+    """One stratum within one partition, to a fixed point (for incremental sessions)."""
+
     def __init__(self, run: Run, rules: Sequence[BoundRule], partition: str) -> None:
         self.run_ = run
         self.rules = rules

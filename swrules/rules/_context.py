@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from swrules.facts import Fact
 from swrules.items import Item, obligation_id
 from swrules.period import Period
@@ -16,21 +14,35 @@ __all__ = ["Context"]
 Value = Fact | Item
 
 
-@attrs.frozen
 class Context:
     """The bindings of one firing of one rule.
 
     ``ctx["p"]`` is the fact matched by pattern ``p``; ``ctx.all("h")`` the
     items collected under ``h`` (in key order); ``ctx.param("a.b")`` a
-    parameter value; ``ctx.period`` the evaluation period.
+    parameter value; ``ctx.period`` the evaluation period. One is made per
+    firing, so it is a plain slotted object rather than a validated class.
     """
 
-    ruleset: str
-    rule: str
-    period: Period
-    _matched: Mapping[str, Value]
-    _collected: Mapping[str, tuple[Value, ...]]
-    _params: Mapping[str, Any]
+    __slots__ = ("_collected", "_matched", "_params", "period", "rule", "ruleset")
+
+    def __init__(
+        self,
+        ruleset: str,
+        rule: str,
+        period: Period,
+        matched: Mapping[str, Value],
+        collected: Mapping[str, tuple[Value, ...]],
+        params: Mapping[str, Any],
+    ) -> None:
+        self.ruleset = ruleset
+        self.rule = rule
+        self.period = period
+        self._matched = matched
+        self._collected = collected
+        self._params = params
+
+    def __repr__(self) -> str:
+        return f"Context(ruleset={self.ruleset!r}, rule={self.rule!r}, period={self.period!s})"
 
     def __getitem__(self, alias: str) -> Any:
         return self._matched[alias]
@@ -46,5 +58,5 @@ class Context:
         return name in self._params
 
     def obligation_id(self, *parts: str) -> str:
-        """A stable id for an obligation of this rule: ruleset, rule, then ``parts``."""
+        """A stable, readable id for an obligation of this rule: ruleset, rule, then ``parts``."""
         return obligation_id(self.ruleset, self.rule, *parts)

@@ -32,19 +32,22 @@ HELD = RuleDef(
 )
 
 
-def eligible(band: Band, levels: list[CertLevel], higher_satisfies_lower: bool) -> bool:
-    """Whether certificates of ``levels`` qualify for ``band``."""
+def eligible(band: Band, ranks: set[int], higher_satisfies_lower: bool) -> bool:
+    """Whether certificates of the given ranks qualify for ``band``."""
     if higher_satisfies_lower:
-        return any(level.rank >= band.rank for level in levels)
-    return any(level.rank == band.rank for level in levels)
+        return any(rank >= band.rank for rank in ranks)
+    return band.rank in ranks
+
+
+_BANDS = tuple(Band)
 
 
 def _eligibility(ctx: Context) -> Iterator[Item]:
     p: Person = ctx["p"]
-    levels = [h.level for h in ctx.all("h")]
+    ranks = {h.level.rank for h in ctx.all("h")}
     higher = ctx.param("eligibility.higher_satisfies_lower")
-    for band in Band:
-        yield Eligibility(person=p.id, band=band, eligible=eligible(band, levels, higher))
+    for band in _BANDS:
+        yield Eligibility(person=p.id, band=band, eligible=eligible(band, ranks, higher))
 
 
 ELIGIBILITY = RuleDef(
@@ -65,13 +68,18 @@ ELIGIBILITY = RuleDef(
 def _person_status(ctx: Context) -> Iterator[Item]:
     p: Person = ctx["p"]
     held: tuple[Held, ...] = ctx.all("h")
-    top = max((h.level for h in held), key=lambda level: level.rank, default=None)
+    top: CertLevel | None = None
+    registered = False
+    for h in held:
+        if top is None or h.level.rank > top.rank:
+            top = h.level
+        registered = registered or h.registered
     yield PersonStatus(
         person=p.id,
         community=p.community,
         organization=p.organization,
         top_level=top,
-        registered=any(h.registered for h in held),
+        registered=registered,
     )
 
 

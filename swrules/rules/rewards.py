@@ -136,6 +136,19 @@ def allowance_cutoff(month: Period, first_month: str) -> date:
     return month.start - timedelta(days=1)
 
 
+_SCHEDULES: dict[tuple[Period, str], tuple[tuple[str, date], ...]] = {}
+
+
+def _schedule(period: Period, first_month: str) -> tuple[tuple[str, date], ...]:
+    """Each month of ``period`` with its cut-off day (computed once per period and reading)."""
+    found = _SCHEDULES.get((period, first_month))
+    if found is None:
+        found = tuple((str(m), allowance_cutoff(m, first_month)) for m in period.months())
+        if len(_SCHEDULES) < 1024:
+            _SCHEDULES[(period, first_month)] = found
+    return found
+
+
 def _monthly_allowance(ctx: Context) -> Iterator[Item]:
     p: Person = ctx["p"]
     held: tuple[Held, ...] = ctx.all("h")
@@ -145,24 +158,26 @@ def _monthly_allowance(ctx: Context) -> Iterator[Item]:
         posts: tuple[Post, ...] = ctx.all("q")
         if p.role.value not in ctx.param("allowance.post_roles") or not posts:
             return
-    first_month = ctx.param("allowance.first_month")
     payer = ctx.param("allowance.payer")
-    for month in ctx.period.months():
-        cutoff = allowance_cutoff(month, first_month)
-        levels = [h.level for h in held if h.obtained_on <= cutoff]
-        if not levels:
+    amounts = {h.level.rank: level_amount(ctx, "allowance", h.level) for h in held}
+    prefix = ctx.obligation_id(p.id)
+    for month, cutoff in _schedule(ctx.period, ctx.param("allowance.first_month")):
+        top = 0
+        for h in held:
+            if h.obtained_on <= cutoff and h.level.rank > top:
+                top = h.level.rank
+        if not top:
             continue
-        top = max(levels, key=lambda level: level.rank)
-        amount = level_amount(ctx, "allowance", top)
+        amount = amounts[top]
         if amount is None or amount <= 0:
             continue
         yield Obligation(
-            id=ctx.obligation_id(p.id, str(month)),
+            id=f"{prefix}/{month}",  # a month (YYYY-MM) needs no escaping
             kind=ObligationKind.MONTHLY_ALLOWANCE,
             payee=p.id,
             payer=payer,
             amount=amount,
-            period=str(month),
+            period=month,
         )
 
 

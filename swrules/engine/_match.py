@@ -1,0 +1,206 @@
+"""Patterns compiled for matching in plain Python: field readers, test predicates and join keys.
+
+A test in a rule definition compares a field as :func:`field_value` presents
+it (enums by value, dates as ISO strings). Calling that generic function for
+every field of every candidate is most of what a naive matcher spends, so here
+each (type, field) gets a reader specialised to the field's declared type, and
+each test becomes a closure over its reader and operand, built once per
+compiled program. The semantics are exactly :func:`~swrules.engine._run.passes`
+— a property test holds the two evaluators equal.
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final, TypeAlias
+
+import attrs
+
+from swrules.facts import FACT_TYPES
+from swrules.items import ITEM_TYPES
+from swrules.rules._ir import Lit, Match, Op, Ref, Test
+
+__all__ = ["Check", "CompiledPattern", "Reader", "compile_pattern", "reader"]
+
+Reader: TypeAlias = Callable[[Any], Any]
+#: A test on a candidate, given the facts bound so far by alias.
+Check: TypeAlias = Callable[[Any, Mapping[str, Any]], bool]
+
+_PLAIN: Final = (str, int, bool, Decimal, type(None), tuple)
+_READERS: dict[tuple[str, str], Reader] = {}
+
+
+def _classes() -> dict[str, type]:
+    found: dict[str, type] = dict(FACT_TYPES)
+    found.update(ITEM_TYPES)
+    return found
+
+
+_CLASSES: Final = _classes()
+
+
+def _enum_value(name: str) -> Reader:
+    get = operator.attrgetter(name)
+
+    def read(obj: Any) -> Any:
+        value = get(obj)
+        return value.value if value is not None else None
+
+    return read
+
+
+def _iso(name: str) -> Reader:
+    get = operator.attrgetter(name)
+
+    def read(obj: Any) -> Any:
+        value = get(obj)
+        return value.isoformat() if value is not None else None
+
+    return read
+
+
+def _generic(name: str) -> Reader:
+    from ._run import field_value
+
+    def read(obj: Any) -> Any:
+        return field_value(obj, name)
+
+    return read
+
+
+def reader(type_: str, field: str) -> Reader:
+    """A function reading ``field`` of a ``type_`` object as patterns compare it (see ``field_value``)."""
+    key = (type_, field)
+    found = _READERS.get(key)
+    if found is None:
+        found = _READERS[key] = _make_reader(type_, field)
+    return found
+
+
+def _make_reader(type_: str, field: str) -> Reader:
+    cls = _CLASSES.get(type_)
+    if cls is None or not attrs.has(cls):
+        return _generic(field)
+    attrs.resolve_types(cls)
+    declared = attrs.fields_dict(cls).get(field)
+    if declared is None or declared.type is None:
+        return _generic(field)
+    kinds = _members(declared.type)
+    if kinds and all(k in _PLAIN or typing.get_origin(k) is tuple for k in kinds):
+        return operator.attrgetter(field)
+    if len([k for k in kinds if k is not type(None)]) == 1:
+        (only,) = (k for k in kinds if k is not type(None))
+        if isinstance(only, type) and issubclass(only, enum.Enum):
+            return _enum_value(field)
+        if only is date:
+            return _iso(field)
+    return _generic(field)
+
+
+def _members(declared: Any) -> tuple[Any, ...]:
+    if isinstance(declared, types.UnionType) or typing.get_origin(declared) is typing.Union:
+        return typing.get_args(declared)
+    return (declared,)
+
+
+def _lit_check(get: Reader, op: Op, value: Any) -> Check:
+    if op is Op.EQ:
+        return lambda obj, bound: bool(get(obj) == value)
+    if op is Op.NE:
+        return lambda obj, bound: bool(get(obj) != value)
+    if op is Op.IN:
+        if value is None:
+            return lambda obj, bound: False
+        return lambda obj, bound: get(obj) in value
+    if value is None:
+        return lambda obj, bound: False
+    compare = _ORDER[op]
+
+    def ordered(obj: Any, bound: Mapping[str, Any]) -> bool:
+        left = get(obj)
+        return left is not None and bool(compare(left, value))
+
+    return ordered
+
+
+def _ref_check(get: Reader, op: Op, alias: str, other: Reader) -> Check:
+    if op is Op.EQ:
+        return lambda obj, bound: bool(get(obj) == other(bound[alias]))
+    if op is Op.NE:
+        return lambda obj, bound: bool(get(obj) != other(bound[alias]))
+    if op is Op.IN:
+
+        def within(obj: Any, bound: Mapping[str, Any]) -> bool:
+            right = other(bound[alias])
+            return get(obj) in right if right is not None else False
+
+        return within
+    compare = _ORDER[op]
+
+    def ordered(obj: Any, bound: Mapping[str, Any]) -> bool:
+        left, right = get(obj), other(bound[alias])
+        return left is not None and right is not None and bool(compare(left, right))
+
+    return ordered
+
+
+_ORDER: Final[dict[Op, Callable[[Any, Any], Any]]] = {
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
+
+
+def compile_check(type_: str, test: Test, alias_types: Mapping[str, str]) -> Check:
+    """``test`` on objects of ``type_`` as a closure; joins read the types of earlier aliases."""
+    get = reader(type_, test.field)
+    operand = test.operand
+    if isinstance(operand, Lit):
+        return _lit_check(get, test.op, operand.value)
+    if isinstance(operand, Ref):
+        return _ref_check(get, test.op, operand.alias, reader(alias_types[operand.alias], operand.field))
+    raise AssertionError("parameters are resolved before matching")  # pragma: no cover
+
+
+@attrs.frozen
+class CompiledPattern:
+    """A pattern ready to match: where to look candidates up, and what to check on each.
+
+    ``key`` is the field of the first equality test, looked up in an index of
+    the type on that field; ``probe`` gives the value to look up (a literal, or
+    a field of a fact bound earlier). Without an equality test every object of
+    the type is a candidate. ``checks`` are all the pattern's tests (the
+    looked-up one included, which costs little and keeps the semantics plain).
+    """
+
+    alias: str
+    type: str
+    key: str | None
+    probe: Callable[[Mapping[str, Any]], Any] | None
+    checks: tuple[Check, ...]
+
+
+def compile_pattern(pattern: Match, alias_types: Mapping[str, str]) -> CompiledPattern:
+    key: str | None = None
+    probe: Callable[[Mapping[str, Any]], Any] | None = None
+    for t in pattern.where:
+        if t.op is not Op.EQ:
+            continue
+        operand = t.operand
+        if isinstance(operand, Lit):
+            value = operand.value
+            key, probe = t.field, (lambda bound, value=value: value)
+            break
+        if isinstance(operand, Ref):
+            other, alias = reader(alias_types[operand.alias], operand.field), operand.alias
+            key, probe = t.field, (lambda bound, other=other, alias=alias: other(bound[alias]))
+            break
+    checks = tuple(compile_check(pattern.type, t, alias_types) for t in pattern.where)
+    return CompiledPattern(pattern.alias, pattern.type, key, probe, checks)
