@@ -38,6 +38,7 @@ from swrules.load import FactSet, Rejected, load_facts, parse_json
 from swrules.period import Period
 from swrules.result import Result
 from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
+from swrules.session import Session, Update
 
 __version__ = "0.1.0"
 
@@ -77,10 +78,12 @@ __all__ = [
     "Ruleset",
     "RulesetError",
     "ServiceProject",
+    "Session",
     "SwrulesError",
     "TalentSelection",
     "Training",
     "UnknownRulesetError",
+    "Update",
     "diff",
     "evaluate",
     "list_rulesets",

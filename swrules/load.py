@@ -22,7 +22,7 @@ import attrs
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES, TIERS, Band, Fact
 
-__all__ = ["FactSet", "Rejected", "fact_to_dict", "load_facts", "parse_json"]
+__all__ = ["FactSet", "Rejected", "check_more", "fact_to_dict", "load_facts", "parse_json"]
 
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DECIMAL_RE: Final = re.compile(r"^-?\d+(\.\d+)?$")
@@ -369,34 +369,38 @@ def _check_ids(
     problems: list[Problem],
     source: str | None,
     rejected: Set[tuple[str, str]] = frozenset(),
+    known: Set[tuple[str, str]] = frozenset(),
+    replacing: bool = False,
+    known_jurisdictions: Set[str] = frozenset(),
 ) -> None:
+    """Duplicate ids, more than one jurisdiction, dangling references.
+
+    ``known`` are the (type, id) of facts already held elsewhere (a session), ``known_jurisdictions`` the ids of
+    its jurisdictions: new facts may refer to them, and must not repeat them unless ``replacing``, when each
+    must replace one of them.
+    """
     seen: dict[tuple[str, str], int] = {}
+
+    def problem(index: int, fact: Fact, message: str, field: str | None = "id") -> None:
+        problems.append(
+            Problem(message=message, index=index, fact_type=fact.TYPE, fact_id=fact.id, field=field, source=source)
+        )
+
     for index, fact in facts:
         key = (fact.TYPE, fact.id)
         if key in seen:
-            problems.append(
-                Problem(
-                    message=f"duplicate id: facts[{seen[key]}] is a {fact.TYPE} with the same id",
-                    index=index,
-                    fact_type=fact.TYPE,
-                    fact_id=fact.id,
-                    field="id",
-                    source=source,
-                )
-            )
-        else:
-            seen[key] = index
+            problem(index, fact, f"duplicate id: facts[{seen[key]}] is a {fact.TYPE} with the same id")
+            continue
+        seen[key] = index
+        if replacing and key not in known:
+            problem(index, fact, f"there is no {fact.TYPE} {fact.id!r} to replace")
+        elif not replacing and key in known:
+            problem(index, fact, f"duplicate id: a {fact.TYPE} with this id is already held")
+    held_jurisdictions = {("jurisdiction", j) for j in known_jurisdictions} - set(seen)
     jurisdictions = [(i, f) for i, f in facts if f.TYPE == "jurisdiction"]
-    for index, fact in jurisdictions[1:]:
-        problems.append(
-            Problem(
-                message=f"only one jurisdiction may be described per input (facts[{jurisdictions[0][0]}] is one)",
-                index=index,
-                fact_type=fact.TYPE,
-                fact_id=fact.id,
-                source=source,
-            )
-        )
+    for index, fact in jurisdictions[1:] if not held_jurisdictions else jurisdictions:
+        first = f"facts[{jurisdictions[0][0]}]" if not held_jurisdictions else repr(min(held_jurisdictions)[1])
+        problem(index, fact, f"only one jurisdiction may be described per input ({first} is one)", field=None)
     for index, fact in facts:
         for a in attrs.fields(type(fact)):
             target = a.metadata.get("ref")
@@ -405,18 +409,36 @@ def _check_ids(
             value = getattr(fact, a.name)
             refs = value if isinstance(value, tuple) else (value,)
             for ref in refs:
-                if ref is not None and (target, ref) not in seen:
+                if ref is not None and (target, ref) not in seen and (target, ref) not in known:
                     why = "is invalid (see its own problems)" if (target, ref) in rejected else "is not in the input"
-                    problems.append(
-                        Problem(
-                            message=f"refers to {target} {ref!r}, which {why}",
-                            index=index,
-                            fact_type=fact.TYPE,
-                            fact_id=fact.id,
-                            field=a.name,
-                            source=source,
-                        )
-                    )
+                    problem(index, fact, f"refers to {target} {ref!r}, which {why}", field=a.name)
+
+
+def check_more(
+    data: Sequence[Any],
+    known: Set[tuple[str, str]],
+    *,
+    jurisdictions: Set[str] = frozenset(),
+    replacing: bool = False,
+    source: str | None = None,
+) -> list[Fact]:
+    """Validate facts to add to a set already holding ``known`` (type, id) pairs, or to replace some of them.
+
+    The same checks as :func:`load_facts`, with references allowed to point into ``known``. Raises
+    :class:`InputError` listing every problem.
+    """
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise InputError([Problem(message="facts must be given as a list of fact objects", source=source)])
+    problems: list[Problem] = []
+    facts: list[tuple[int, Fact]] = []
+    for index, raw in enumerate(data):
+        fact = _one_fact(index, raw, problems, source)
+        if fact is not None:
+            facts.append((index, fact))
+    _check_ids(facts, problems, source, known=known, replacing=replacing, known_jurisdictions=jurisdictions)
+    if problems:
+        raise InputError(problems)
+    return [f for _, f in facts]
 
 
 def _kind(value: object) -> str:

@@ -9,20 +9,27 @@ in plain Python, for batches and for interpreters where durable cannot load).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from swrules.errors import EngineError, SwrulesError
+from swrules.facts import Fact
 from swrules.load import FactSet
 
 from . import _durable
+from ._incremental import Change, IncrementalRun
 from ._native import NativeBackend
 from ._program import BoundRule, Program, RuleBinding, compile_program
-from ._run import Derivation, Progress, Run, key_of
+from ._run import Derivation, Derivations, Progress, Run, key_of
 
 __all__ = [
     "ENGINES",
     "BoundRule",
+    "Change",
     "Derivation",
+    "Derivations",
+    "IncrementalRun",
     "Program",
     "Progress",
     "RuleBinding",
@@ -30,7 +37,9 @@ __all__ = [
     "compile_program",
     "durable_available",
     "execute",
+    "incremental",
     "key_of",
+    "update",
 ]
 
 ENGINES: Final = ("durable", "native")
@@ -67,12 +76,29 @@ def execute(
         raise EngineError(f"a time budget must be a positive number of seconds (got {timeout!r})")
     backend = _backend(engine)
     run = Run(program, facts, backend, timeout, progress)
-    try:
+    with _engine_errors(engine):
         backend.execute(run)
+    return run
+
+
+def incremental(program: Program, engine: str) -> IncrementalRun:
+    """An empty run of ``program`` to keep up to date with :func:`update`."""
+    return IncrementalRun(program, _backend(engine))
+
+
+def update(run: IncrementalRun, added: Iterable[Fact], removed: Iterable[str]) -> list[Change]:
+    """Remove the facts keyed ``removed``, add ``added``, re-derive; the net changes to derived items."""
+    with _engine_errors(run.backend.name):
+        return run.update(added, removed)
+
+
+@contextmanager
+def _engine_errors(engine: str) -> Iterator[None]:
+    try:
+        yield
     except SwrulesError:
         raise
     except RecursionError as err:
         raise EngineError(f"the {engine} engine ran out of stack: {err}") from err
     except Exception as err:  # third-party errors never escape
         raise EngineError(f"the {engine} engine failed: {type(err).__name__}: {err}") from err
-    return run

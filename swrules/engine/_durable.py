@@ -258,19 +258,26 @@ class DurableBackend:
             )
         self._cache: OrderedDict[str, _Compiled] = OrderedDict()
 
+    def _compiled_for(self, program: Program) -> _Compiled:
+        compiled = self._cache.get(program.fingerprint)
+        if compiled is None:
+            compiled = _Compiled(program)
+            self._cache[program.fingerprint] = compiled
+            while len(self._cache) > _CACHE_SIZE:
+                _, old = self._cache.popitem(last=False)
+                old.close()
+        else:
+            self._cache.move_to_end(program.fingerprint)
+        return compiled
+
     def execute(self, run: Run) -> None:
         with _LOCK:
-            compiled = self._cache.get(run.program.fingerprint)
-            if compiled is None:
-                compiled = _Compiled(run.program)
-                self._cache[run.program.fingerprint] = compiled
-                while len(self._cache) > _CACHE_SIZE:
-                    _, old = self._cache.popitem(last=False)
-                    old.close()
-            else:
-                self._cache.move_to_end(run.program.fingerprint)
-            self._compiled = compiled
+            self._compiled = self._compiled_for(run.program)
             run.execute()
 
     def run_stratum(self, run: Run, stratum: int, partitions: Sequence[Partition]) -> None:
         self._compiled.run_stratum(run, stratum, partitions)
+
+    def match_partitions(self, run: Run, stratum: int, partitions: Sequence[Partition]) -> None:
+        with _LOCK:
+            self._compiled_for(run.program).run_stratum(run, stratum, partitions)

@@ -43,6 +43,8 @@ class NativeBackend:
         for partition, records in partitions:
             _Session(run, rules, partition).run(records)
 
+    match_partitions = run_stratum
+
 
 class _Batch:
     """One program over one whole store, stratum by stratum, set-at-a-time."""

@@ -16,6 +16,7 @@ asked.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -179,9 +180,14 @@ class Backend(Protocol):
 
     name: str
 
-    def execute(self, run: Run) -> None: ...
+    def execute(self, run: Run) -> None:
+        """Evaluate the whole program over the run's facts."""
 
-    def run_stratum(self, run: Run, stratum: int, partitions: Sequence[Partition]) -> None: ...
+    def run_stratum(self, run: Run, stratum: int, partitions: Sequence[Partition]) -> None:
+        """Within :meth:`execute`: match one stratum's rules within each partition and fire what matches."""
+
+    def match_partitions(self, run: Run, stratum: int, partitions: Sequence[Partition]) -> None:
+        """Outside :meth:`execute` (an incremental update): the same, for a few partitions."""
 
 
 def _compare(op: Op, left: Any, right: Any) -> bool:
@@ -252,6 +258,9 @@ class _CompiledCollect:
     checks: tuple[Check, ...]  # every test but the one the index answers
     shape: int
     refs: tuple[Callable[[Mapping[str, Obj]], Any], ...]
+    ref_fields: tuple[str, ...]  # the collected type's fields the refs are compared with, in order
+    exact: bool  # every ref is compared for equality: a collected object's own fields name the collection
+    all_checks: tuple[Check, ...]
 
 
 def _compile_collect(c: Collect, alias_types: Mapping[str, str]) -> _CompiledCollect:
@@ -272,18 +281,32 @@ def _compile_collect(c: Collect, alias_types: Mapping[str, str]) -> _CompiledCol
         if t.op is Op.IN and isinstance(operand, Ref):
             in_ref = (t.field, _ref_reader(operand, alias_types))
             break
-    checks = tuple(compile_check(c.type, t, alias_types) for i, t in enumerate(c.where) if i != answered)
+    all_checks = tuple(compile_check(c.type, t, alias_types) for t in c.where)
+    checks = tuple(check for i, check in enumerate(all_checks) if i != answered)
     described = (
         c.type,
         tuple((t.field, t.op.value, ("ref",) if isinstance(t.operand, Ref) else ("lit", t.operand)) for t in c.where),
     )
-    shape = _SHAPES.setdefault(described, len(_SHAPES))
-    refs = tuple(_ref_reader(t.operand, alias_types) for t in c.where if isinstance(t.operand, Ref))
-    return _CompiledCollect(c.type, key, probe, in_ref, checks, shape, refs)
+    with _SHAPES_LOCK:
+        shape = _SHAPES.setdefault(described, len(_SHAPES))
+    with_refs = [t for t in c.where if isinstance(t.operand, Ref)]
+    return _CompiledCollect(
+        c.type,
+        key,
+        probe,
+        in_ref,
+        checks,
+        shape,
+        refs=tuple(_ref_reader(t.operand, alias_types) for t in with_refs),
+        ref_fields=tuple(t.field for t in with_refs),
+        exact=all(t.op is Op.EQ for t in with_refs),
+        all_checks=all_checks,
+    )
 
 
 #: Every collection shape compiled so far, numbered: a number hashes faster than the description.
 _SHAPES: dict[tuple[Any, ...], int] = {}
+_SHAPES_LOCK = threading.Lock()
 
 
 def _ref_reader(ref: Any, alias_types: Mapping[str, str]) -> Callable[[Mapping[str, Obj]], Any]:

@@ -21,7 +21,7 @@ __all__ = ["CERTIFIED_POPULATION_RATIO", "TRAINING_RATE"]
 def _certified_population_ratio(ctx: Context) -> Iterator[Item]:
     j: Jurisdiction = ctx["j"]
     assert j.population is not None  # the pattern requires it
-    certified = sum(1 for s in ctx.all("s") if s.certified)
+    certified = sum(1 for s in ctx.all("s") if s.top_level is not None)
     required = Decimal(j.population) * Decimal(ctx.param("coverage.certified_per_person"))
     yield Finding.at_least(
         subject=j.id,
@@ -47,8 +47,9 @@ def _training_rate(ctx: Context) -> Iterator[Item]:
     j: Jurisdiction = ctx["j"]
     statuses: tuple[PersonStatus, ...] = ctx.all("s")
     posts: tuple[PostStatus, ...] = ctx.all("ps")
-    staff = {s.person for s in statuses if s.certified} | {ps.holder for ps in posts}
-    trained = {t.person for t in ctx.all("t") if t.hours > 0} & staff
+    staff = {s.person for s in statuses if s.top_level is not None}  # certified; read plainly: it runs per person
+    staff.update(ps.holder for ps in posts)
+    trained = {t.person for t in ctx.all("t") if t.hours and t.person in staff}  # hours are never negative
     required = Decimal(len(staff)) * Decimal(ctx.param("training_rate.required"))
     yield Finding.at_least(
         subject=j.id,

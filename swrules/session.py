@@ -1,0 +1,293 @@
+"""Incremental sessions: an evaluation kept current as facts arrive, change and leave.
+
+An HR system that receives events — a certificate obtained, a person moving
+to another community, a post vacated — keeps a :class:`Session` per ruleset
+and period and tells it each event. The session re-derives only what the
+event touches and answers what changed; :meth:`Session.result` is at any
+moment exactly what :func:`swrules.evaluate` gives for the facts it holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from swrules.engine import (
+    Change,
+    Derivations,
+    IncrementalRun,
+    compile_program,
+    incremental,
+    key_of,
+    update,
+)
+from swrules.errors import InputError, Problem, SwrulesError
+from swrules.evaluation import DEFAULT_ENGINE, build_result
+from swrules.facts import FACT_TYPES, Fact
+from swrules.items import Eligibility, Finding, Obligation, PostGrade
+from swrules.load import FactSet, check_more, fact_to_dict, load_facts
+from swrules.period import Period
+from swrules.result import Result
+from swrules.rulesets import Ruleset, load_ruleset
+
+__all__ = ["Session", "Update"]
+
+OutputItem = PostGrade | Eligibility | Obligation | Finding
+_FACT_CLASSES = tuple(FACT_TYPES.values())
+
+
+@attrs.frozen(kw_only=True)
+class Update:
+    """What one change to a session's facts changed in its result.
+
+    ``added`` and ``removed`` are output items that appeared or went;
+    ``changed`` pairs an item before and after (same key, other values: an
+    allowance of another amount, a finding now satisfied). Intermediate steps
+    of a chain are left out. A payroll system pays ``added`` obligations and
+    reverses ``removed`` ones, by obligation id.
+    """
+
+    added: tuple[OutputItem, ...] = ()
+    removed: tuple[OutputItem, ...] = ()
+    changed: tuple[tuple[OutputItem, OutputItem], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    @property
+    def obligations(self) -> tuple[Obligation, ...]:
+        """Obligations added, and the new version of those changed."""
+        return tuple(i for i in (*self.added, *(new for _, new in self.changed)) if isinstance(i, Obligation))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": [_tagged(i) for i in self.added],
+            "removed": [_tagged(i) for i in self.removed],
+            "changed": [{"before": _tagged(old), "after": _tagged(new)} for old, new in self.changed],
+        }
+
+
+def _tagged(item: OutputItem) -> dict[str, Any]:
+    return {"section": item.SECTION, **item.to_dict()}
+
+
+def _update_of(changes: list[Change]) -> Update:
+    added, removed, changed = [], [], []
+    for _, old, new in changes:
+        if (old if new is None else new).SECTION is None:  # type: ignore[union-attr]
+            continue
+        if old is None:
+            added.append(new)
+        elif new is None:
+            removed.append(old)
+        else:
+            changed.append((old, new))
+    return Update(added=tuple(added), removed=tuple(removed), changed=tuple(changed))  # type: ignore[arg-type]
+
+
+class Session:
+    """One ruleset and period over a changing set of facts.
+
+    ``engine`` is ``durable`` (durable-rules matches each touched partition
+    again, in a short-lived session) or ``native``; the default is the same
+    as :func:`swrules.evaluate`'s. ``facts`` are loaded first, checked as one
+    document. Each call that changes facts checks its input the way
+    :func:`swrules.load_facts` does — a reference must resolve among the
+    facts held, an id must be new — and raises :class:`InputError` naming
+    the fact and the field, changing nothing. A failed re-derivation (a rule
+    that raises) also leaves the session as it was.
+
+    Calls on one session are serialised; sessions do not share state.
+    """
+
+    def __init__(
+        self,
+        *,
+        ruleset: str | Path | Ruleset,
+        period: str | Period,
+        engine: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        facts: Any = None,
+    ) -> None:
+        self.period = Period.parse(period)
+        the_ruleset = load_ruleset(ruleset)
+        self.ruleset = the_ruleset.with_parameters(parameters) if parameters else the_ruleset
+        self.engine = engine or DEFAULT_ENGINE
+        self._program = compile_program(self.ruleset.id, self.ruleset.bindings(), self.ruleset.parameters, self.period)
+        self._run = incremental(self._program, self.engine)
+        self._facts: dict[tuple[str, str], Fact] = {}
+        self._referrers: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self._jurisdictions: set[str] = set()
+        self._lock = threading.RLock()
+        if facts is not None:
+            self._apply(list(load_facts(facts)), [])
+
+    # -- reading --------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._resolve_key(key) is not None
+
+    @property
+    def facts(self) -> FactSet:
+        """The facts held now."""
+        with self._lock:
+            return FactSet.of(self._facts.values())
+
+    def result(self) -> Result:
+        """What evaluating the facts held now gives, byte for byte (a snapshot: later changes leave it alone)."""
+        with self._lock:
+            run: IncrementalRun = self._run
+            return build_result(
+                self.ruleset,
+                self.period,
+                self.engine,
+                run.items_now(),
+                Derivations(run.why_now()),
+                dict(run.objects),
+            )
+
+    # -- changing -------------------------------------------------------------
+
+    def add(self, fact: Fact | Mapping[str, Any]) -> Update:
+        """Add one fact (an object or its JSON dict)."""
+        return self.add_all([fact])
+
+    def add_all(self, facts: Iterable[Fact | Mapping[str, Any]]) -> Update:
+        """Add several facts at once, checked together (they may refer to each other)."""
+        with self._lock:
+            new = check_more(list(facts), self._facts.keys(), jurisdictions=self._jurisdictions)
+            return self._apply(new, [])
+
+    def replace(self, fact: Fact | Mapping[str, Any]) -> Update:
+        """Replace the fact of the same type and id (a person moving community, a post given a holder)."""
+        with self._lock:
+            (new,) = check_more([fact], self._facts.keys(), jurisdictions=self._jurisdictions, replacing=True)
+            return self._apply([new], [(new.TYPE, new.id)])
+
+    def remove(self, fact: Fact | str, *, cascade: bool = False) -> Update:
+        """Remove a fact, named by the fact itself, its key ``type/id``, or its id when no other type uses it.
+
+        A fact other facts refer to (a person holding certificates) is removed only with ``cascade``, and then
+        with every fact that refers to it, directly or through others.
+        """
+        with self._lock:
+            key = self._key_of(fact)
+            doomed = self._dependants(key)
+            if len(doomed) > 1 and not cascade:
+                others = sorted(doomed - {key})
+                shown = ", ".join(f"{t} {i!r}" for t, i in others[:5]) + (" …" if len(others) > 5 else "")
+                raise InputError(
+                    [
+                        Problem(
+                            message=f"{len(others)} fact(s) refer to it ({shown}); remove them first, "
+                            "or pass cascade=True to remove them too",
+                            fact_type=key[0],
+                            fact_id=key[1],
+                        )
+                    ]
+                )
+            return self._apply([], sorted(doomed))
+
+    # -- inside ---------------------------------------------------------------
+
+    def _key_of(self, fact: Fact | str) -> tuple[str, str]:
+        if not isinstance(fact, str) and isinstance(fact, _FACT_CLASSES):
+            key = (fact.TYPE, fact.id)
+            if key not in self._facts:
+                raise InputError([Problem(message="no such fact is held", fact_type=key[0], fact_id=key[1])])
+            return key
+        if not isinstance(fact, str):
+            raise InputError([Problem(message=f"a fact, its key type/id or its id is expected (got {fact!r})")])
+        found = self._resolve_key(fact)
+        if found is None:
+            raise InputError([Problem(message=f"no fact {fact!r} is held")])
+        if isinstance(found, list):
+            kinds = ", ".join(f"{t}/{i}" for t, i in found)
+            raise InputError([Problem(message=f"{fact!r} names more than one fact ({kinds}); give its key type/id")])
+        return found
+
+    def _resolve_key(self, text: str) -> tuple[str, str] | list[tuple[str, str]] | None:
+        type_, sep, ident = text.partition("/")
+        if sep and type_ in FACT_TYPES and (type_, ident) in self._facts:
+            return (type_, ident)
+        found = [(t, text) for t in FACT_TYPES if (t, text) in self._facts]
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else found
+
+    def _dependants(self, key: tuple[str, str]) -> set[tuple[str, str]]:
+        doomed = {key}
+        todo = [key]
+        while todo:
+            for other in self._referrers.get(todo.pop(), ()):
+                if other not in doomed:
+                    doomed.add(other)
+                    todo.append(other)
+        return doomed
+
+    def _apply(self, added: list[Fact], removed: list[tuple[str, str]]) -> Update:
+        gone = [self._facts[key] for key in removed]
+        for key in removed:
+            self._forget(key)
+        for fact in added:
+            self._remember(fact)
+        try:
+            changes = update(self._run, added, [f"{t}/{i}" for t, i in removed])
+        except SwrulesError:
+            for fact in added:
+                self._forget((fact.TYPE, fact.id))
+            for fact in gone:
+                self._remember(fact)
+            self._rebuild()
+            raise
+        return _update_of(changes)
+
+    def _remember(self, fact: Fact) -> None:
+        key = (fact.TYPE, fact.id)
+        self._facts[key] = fact
+        if fact.TYPE == "jurisdiction":
+            self._jurisdictions.add(fact.id)
+        for target in _references(fact):
+            self._referrers.setdefault(target, set()).add(key)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        fact = self._facts.pop(key)
+        if fact.TYPE == "jurisdiction":
+            self._jurisdictions.discard(fact.id)
+        for target in _references(fact):
+            referrers = self._referrers.get(target)
+            if referrers is not None:
+                referrers.discard(key)
+                if not referrers:
+                    del self._referrers[target]
+
+    def _rebuild(self) -> None:
+        """After a failed update: the facts as they were, evaluated from nothing."""
+        self._run = incremental(self._program, self.engine)
+        update(self._run, sorted(self._facts.values(), key=key_of), [])
+
+    def __repr__(self) -> str:
+        held = len(self)
+        return f"Session(ruleset={self.ruleset.id!r}, period={self.period!s}, engine={self.engine!r}, facts={held})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facts held now, as the JSON document they load from."""
+        return {"facts": [fact_to_dict(f) for f in self.facts]}
+
+
+def _references(fact: Fact) -> Iterable[tuple[str, str]]:
+    for a in attrs.fields(type(fact)):
+        target = a.metadata.get("ref")
+        if target is None:
+            continue
+        value = getattr(fact, a.name)
+        for ref in value if isinstance(value, tuple) else (value,):
+            if ref is not None:
+                yield (target, ref)
