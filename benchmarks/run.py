@@ -1,16 +1,28 @@
-"""Benchmarks: persons per second and peak memory per ruleset, engine and size, against plain Python.
+"""Benchmarks: persons per second, peak memory and update latency, against plain Python in the same process.
 
-    python benchmarks/run.py [--sizes 1000,20000,100000] [--repeat 3] [--durable-max 20000]
+    python benchmarks/run.py [--sizes 1000,20000,100000] [--repeat 3] [--durable-max 100000]
+                             [--sessions 1000,20000] [--updates 300]
 
-Each configuration runs in a fresh process (so peak memory is its own): the
-population is generated, then evaluated ``--repeat`` times for a whole year;
-the median wall time is reported, with persons per second, the process's peak
-resident memory (ru_maxrss, which includes the interpreter and the facts), and
-the ratio against the hand-written plain-Python evaluation of the same
-dingnan-2020 year (benchmarks/reference.py) timed in the same process.
-``dingnan-2020/core`` is the ruleset cut down to the work the reference does
-(grades, eligibility, exam rewards, allowances); the full rulesets also
-derive every finding.
+Batch: each configuration runs in a fresh process (so peak memory is its
+own). The population is generated once; then, ``--repeat`` times, its facts
+are loaded and validated (``load s``) and a whole year is evaluated on them
+(``evaluate s``). The median of each is reported with persons per second
+(evaluate alone), the process's peak resident memory (ru_maxrss: the
+interpreter, the facts and the result) and two ratios against the
+hand-written plain-Python evaluation of the same dingnan-2020 year
+(benchmarks/reference.py), timed in the same process on the same heap:
+``vs plain`` for evaluate alone, ``e2e`` for load + evaluate (the reference
+reads the dicts unchecked). ``dingnan-2020/core`` is the ruleset cut down to
+the work the reference does (grades, eligibility, exam rewards, allowances);
+the full rulesets also derive every finding.
+
+Sessions: a swrules.Session holding a whole county takes ``--updates``
+events (a certificate obtained, a certificate withdrawn and restored, a
+person moving community, a training recorded), each timed; reported are the
+median, 95th percentile and slowest update, and the ratio of evaluating the
+county from scratch (native batch engine, the plain alternative) to the
+median update. The session's final result is checked byte for byte against
+that evaluation.
 """
 
 from __future__ import annotations
@@ -20,19 +32,21 @@ import gc
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CORE_RULES = ("held", "person-status", "eligibility", "post-grade", "exam-reward", "monthly-allowance")
 YEARS = {"dingnan-2020": 2021, "dingnan-2020/core": 2021, "zhejiang-2019": 2022, "xx-county-2023": 2023}
 
 
-def child(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object]:
+def batch(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object]:
     sys.path.insert(0, str(HERE))
     import attrs
     import reference
@@ -46,11 +60,14 @@ def child(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object
     rs = swrules.load_ruleset(ruleset.split("/")[0])
     if ruleset.endswith("/core"):
         rs = attrs.evolve(rs, rules=tuple(r for r in rs.rules if r.id in CORE_RULES))
-    times, ref_times = [], []
+    loads, times, ref_times = [], [], []
     dingnan = swrules.load_ruleset("dingnan-2020")
     for _ in range(repeat):
         start = time.perf_counter()
-        result = swrules.evaluate(load_facts(facts), ruleset=rs, period=str(year), engine=engine)
+        loaded = load_facts(facts)
+        loads.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result = swrules.evaluate(loaded, ruleset=rs, period=str(year), engine=engine)
         times.append(time.perf_counter() - start)
         ours = sorted(
             (o.payee, o.kind.value, o.period, o.amount)
@@ -58,7 +75,7 @@ def child(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object
             if o.kind.value in ("exam_reward", "monthly_allowance")
         )
         counts = (len(result.eligibility), len(result.post_grades) + len(result.obligations) + len(result.findings))
-        del result  # both sides are timed with the same heap: the facts only
+        del result, loaded  # both sides are timed with the same heap: the fact dicts only
         gc.collect()
         start = time.perf_counter()
         ref = reference.evaluate(facts, dingnan, year)
@@ -69,11 +86,81 @@ def child(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object
         del ref
         gc.collect()
     return {
+        "load_s": statistics.median(loads),
         "median_s": statistics.median(times),
         "reference_s": statistics.median(ref_times),
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "items": counts[0] + counts[1],
     }
+
+
+def session(ruleset: str, engine: str, size: int, updates: int) -> dict[str, object]:
+    import swrules
+    from swrules.population import generate
+
+    year = YEARS[ruleset]
+    facts = generate(size, year=year)
+    start = time.perf_counter()
+    s = swrules.Session(ruleset=ruleset, period=str(year), engine=engine, facts=facts)
+    built = time.perf_counter() - start
+    rng = random.Random(f"session/{ruleset}/{size}")
+    certificates = [f for f in facts if f["type"] == "certificate"]
+    persons = [f for f in facts if f["type"] == "person"]
+    communities = [f["id"] for f in facts if f["type"] == "community"]
+    timings: list[float] = []
+
+    def timed(call: Any, *args: Any) -> None:
+        begin = time.perf_counter()
+        call(*args)
+        timings.append(time.perf_counter() - begin)
+
+    n = 0
+    while len(timings) < updates:
+        n += 1
+        event = n % 4
+        if event == 0:  # a certificate obtained
+            holder = rng.choice(persons)["id"]
+            level = rng.choice(("assistant", "assistant", "intermediate"))
+            cert = {"type": "certificate", "id": f"new{n}", "holder": holder, "level": level}
+            timed(s.add, {**cert, "obtained_on": f"{year}-{rng.randrange(1, 13):02d}-15"})
+        elif event == 1:  # a certificate withdrawn, then restored
+            cert = rng.choice(certificates)
+            timed(s.remove, f"certificate/{cert['id']}")
+            timed(s.add, cert)
+        elif event == 2:  # a person moves to another community
+            person = dict(rng.choice(persons))
+            person["community"] = rng.choice(communities)
+            timed(s.replace, person)
+        else:  # a training recorded
+            trained = rng.choice(persons)["id"]
+            timed(s.add, {"type": "training", "id": f"tn{n}", "person": trained, "year": year, "hours": "16"})
+    start = time.perf_counter()
+    final = s.result()
+    result_s = time.perf_counter() - start
+    start = time.perf_counter()
+    scratch = swrules.evaluate(s.facts, ruleset=ruleset, period=str(year), engine="native")
+    scratch_s = time.perf_counter() - start
+    assert final.to_json() == scratch.to_json(), "the session and a fresh evaluation disagree"
+    timings.sort()
+    return {
+        "built_s": built,
+        "median_ms": statistics.median(timings) * 1000,
+        "p95_ms": timings[int(len(timings) * 0.95)] * 1000,
+        "max_ms": timings[-1] * 1000,
+        "result_s": result_s,
+        "scratch_s": scratch_s,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _child(kind: str, *args: str) -> dict[str, Any] | str:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return "failed: " + " ".join(done.stderr.strip().splitlines()[-1:])
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def main() -> int:
@@ -82,43 +169,66 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rulesets", default="dingnan-2020,dingnan-2020/core,zhejiang-2019,xx-county-2023")
     ap.add_argument("--engines", default="native,durable")
-    ap.add_argument("--durable-max", type=int, default=20000, help="largest size run on the durable engine")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--durable-max", type=int, default=100000, help="largest size run on the durable engine")
+    ap.add_argument("--sessions", default="1000,20000", help="county sizes for the session benchmark ('' for none)")
+    ap.add_argument("--updates", type=int, default=300, help="updates timed per session")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        ruleset, engine, size, repeat = args.child
-        print(json.dumps(child(ruleset, engine, int(size), int(repeat))))
+        kind, ruleset, engine, size, count = args.child
+        run = batch if kind == "batch" else session
+        print(json.dumps(run(ruleset, engine, int(size), int(count))))
         return 0
     sys.path.insert(0, str(HERE.parent))
     from swrules.engine import durable_available
 
+    engines = [e for e in args.engines.split(",") if e == "native" or durable_available()]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}")
-    print(f"median of {args.repeat} runs, a whole year per evaluation, facts loaded and validated each run\n")
+    print(f"batch: a whole year per evaluation, median of {args.repeat} runs, each configuration in its own process\n")
     header = (
-        f"{'ruleset':<20} {'engine':<8} {'persons':>8} {'median s':>9} {'persons/s':>10} {'peak MB':>8} {'vs plain':>9}"
+        f"{'ruleset':<18} {'engine':<7} {'persons':>8} {'evaluate s':>10} {'persons/s':>10} {'load s':>7}"
+        f" {'peak MB':>8} {'vs plain':>9} {'e2e':>7}"
     )
     print(header)
     print("-" * len(header))
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         for ruleset in args.rulesets.split(","):
-            for engine in args.engines.split(","):
-                if engine == "durable" and (size > args.durable_max or not durable_available()):
+            for engine in engines:
+                if engine == "durable" and size > args.durable_max:
                     continue
-                done = subprocess.run(
-                    [sys.executable, __file__, "--child", ruleset, engine, str(size), str(args.repeat)],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    print(f"{ruleset:<20} {engine:<8} {size:>8}  failed: {done.stderr.strip().splitlines()[-1:]}")
+                r = _child("batch", ruleset, engine, str(size), str(args.repeat))
+                if isinstance(r, str):
+                    print(f"{ruleset:<18} {engine:<7} {size:>8}  {r}")
                     continue
-                r = json.loads(done.stdout)
-                ratio = r["median_s"] / r["reference_s"]
                 print(
-                    f"{ruleset:<20} {engine:<8} {size:>8} {r['median_s']:>9.3f} {size / r['median_s']:>10,.0f}"
-                    f" {r['maxrss_mb']:>8.0f} {ratio:>8.1f}×",
+                    f"{ruleset:<18} {engine:<7} {size:>8} {r['median_s']:>10.3f} {size / r['median_s']:>10,.0f}"
+                    f" {r['load_s']:>7.3f} {r['maxrss_mb']:>8.0f} {r['median_s'] / r['reference_s']:>8.1f}×"
+                    f" {(r['load_s'] + r['median_s']) / r['reference_s']:>6.1f}×",
+                    flush=True,
+                )
+    sizes = [int(s) for s in args.sessions.split(",") if s]
+    if not sizes:
+        return 0
+    print(f"\nsessions: {args.updates} updates each on a county held in a swrules.Session\n")
+    header = (
+        f"{'ruleset':<18} {'engine':<7} {'persons':>8} {'build s':>8} {'median ms':>10} {'p95 ms':>7}"
+        f" {'max ms':>7} {'scratch s':>9} {'vs scratch':>11} {'peak MB':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in sizes:
+        for ruleset in ("dingnan-2020", "zhejiang-2019", "xx-county-2023"):
+            for engine in engines:
+                r = _child("session", ruleset, engine, str(size), str(args.updates))
+                if isinstance(r, str):
+                    print(f"{ruleset:<18} {engine:<7} {size:>8}  {r}")
+                    continue
+                speedup = r["scratch_s"] * 1000 / r["median_ms"]
+                print(
+                    f"{ruleset:<18} {engine:<7} {size:>8} {r['built_s']:>8.2f} {r['median_ms']:>10.2f}"
+                    f" {r['p95_ms']:>7.2f} {r['max_ms']:>7.1f} {r['scratch_s']:>9.3f} {speedup:>10,.0f}×"
+                    f" {r['maxrss_mb']:>8.0f}",
                     flush=True,
                 )
     return 0

@@ -22,7 +22,7 @@ import attrs
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES, TIERS, Band, Fact
 
-__all__ = ["FactSet", "Rejected", "check_more", "fact_to_dict", "load_facts", "parse_json"]
+__all__ = ["FactSet", "Rejected", "check_more", "fact_to_dict", "load_facts", "parse_json", "references"]
 
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DECIMAL_RE: Final = re.compile(r"^-?\d+(\.\d+)?$")
@@ -206,14 +206,13 @@ def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: li
         changed = False
         present = {(f.TYPE, f.id) for f in kept.values()}
         for index, fact in list(kept.items()):
-            for a in attrs.fields(type(fact)):
-                target = a.metadata.get("ref")
-                value = getattr(fact, a.name)
+            for name, target in _refs_of(type(fact)):
+                value = getattr(fact, name)
                 refs = value if isinstance(value, tuple) else (value,)
-                missing = [r for r in refs if target is not None and r is not None and (target, r) not in present]
+                missing = [r for r in refs if r is not None and (target, r) not in present]
                 if missing:
                     reasons.setdefault(index, []).append(
-                        f"{a.name}: depends on {target} {missing[0]!r}, which was rejected"
+                        f"{name}: depends on {target} {missing[0]!r}, which was rejected"
                     )
                     del kept[index]
                     changed = True
@@ -258,7 +257,7 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
         )
         return None
     cls = FACT_TYPES[fact_type]
-    fields = {a.name: a for a in attrs.fields(cls)}
+    fields = _fields_of(cls)
 
     def problem(field: str | None, message: str) -> None:
         problems.append(
@@ -324,12 +323,13 @@ def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
             return False, _strip_name(a.name, err)
         return True, value
     if kind == "enum":
-        cls: type[enum.Enum] = a.metadata["enum"]
-        allowed = [m.value for m in cls]
-        if not isinstance(value, str) or value not in allowed:
+        members = _members_of(a.metadata["enum"])
+        member = members.get(value) if isinstance(value, str) else None
+        if member is None:
+            allowed = list(members)
             hint = _did_you_mean(value, allowed) if isinstance(value, str) else ""
             return False, f"must be one of {', '.join(allowed)} (got {_short(value)}){hint}"
-        return True, cls(value)
+        return True, member
     if kind == "date":
         if not isinstance(value, str) or not _DATE_RE.match(value):
             return False, f"must be a date YYYY-MM-DD (got {_short(value)})"
@@ -402,16 +402,50 @@ def _check_ids(
         first = f"facts[{jurisdictions[0][0]}]" if not held_jurisdictions else repr(min(held_jurisdictions)[1])
         problem(index, fact, f"only one jurisdiction may be described per input ({first} is one)", field=None)
     for index, fact in facts:
-        for a in attrs.fields(type(fact)):
-            target = a.metadata.get("ref")
-            if target is None:
-                continue
-            value = getattr(fact, a.name)
+        for name, target in _refs_of(type(fact)):
+            value = getattr(fact, name)
             refs = value if isinstance(value, tuple) else (value,)
             for ref in refs:
                 if ref is not None and (target, ref) not in seen and (target, ref) not in known:
                     why = "is invalid (see its own problems)" if (target, ref) in rejected else "is not in the input"
-                    problem(index, fact, f"refers to {target} {ref!r}, which {why}", field=a.name)
+                    problem(index, fact, f"refers to {target} {ref!r}, which {why}", field=name)
+
+
+# What the loader reads of each class, worked out once rather than per fact.
+_FIELDS: dict[type, dict[str, attrs.Attribute[Any]]] = {}
+_REFS: dict[type, tuple[tuple[str, str], ...]] = {}
+_MEMBERS: dict[type, dict[str, enum.Enum]] = {}
+
+
+def _fields_of(cls: type) -> dict[str, attrs.Attribute[Any]]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = {a.name: a for a in attrs.fields(cls)}
+    return found
+
+
+def references(fact: Fact) -> Iterator[tuple[str, str]]:
+    """The (type, id) of every fact ``fact`` refers to."""
+    for name, target in _refs_of(type(fact)):
+        value = getattr(fact, name)
+        for ref in value if isinstance(value, tuple) else (value,):
+            if ref is not None:
+                yield (target, ref)
+
+
+def _refs_of(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field, type it refers to) for every reference field of a fact class."""
+    found = _REFS.get(cls)
+    if found is None:
+        found = _REFS[cls] = tuple((a.name, a.metadata["ref"]) for a in attrs.fields(cls) if "ref" in a.metadata)
+    return found
+
+
+def _members_of(cls: type[enum.Enum]) -> dict[str, enum.Enum]:
+    found = _MEMBERS.get(cls)
+    if found is None:
+        found = _MEMBERS[cls] = {m.value: m for m in cls}
+    return found
 
 
 def check_more(

@@ -29,7 +29,7 @@ from swrules.errors import InputError, Problem, SwrulesError
 from swrules.evaluation import DEFAULT_ENGINE, build_result
 from swrules.facts import FACT_TYPES, Fact
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
-from swrules.load import FactSet, check_more, fact_to_dict, load_facts
+from swrules.load import FactSet, check_more, fact_to_dict, load_facts, references
 from swrules.period import Period
 from swrules.result import Result
 from swrules.rulesets import Ruleset, load_ruleset
@@ -254,14 +254,14 @@ class Session:
         self._facts[key] = fact
         if fact.TYPE == "jurisdiction":
             self._jurisdictions.add(fact.id)
-        for target in _references(fact):
+        for target in references(fact):
             self._referrers.setdefault(target, set()).add(key)
 
     def _forget(self, key: tuple[str, str]) -> None:
         fact = self._facts.pop(key)
         if fact.TYPE == "jurisdiction":
             self._jurisdictions.discard(fact.id)
-        for target in _references(fact):
+        for target in references(fact):
             referrers = self._referrers.get(target)
             if referrers is not None:
                 referrers.discard(key)
@@ -280,14 +280,3 @@ class Session:
     def to_dict(self) -> dict[str, Any]:
         """The facts held now, as the JSON document they load from."""
         return {"facts": [fact_to_dict(f) for f in self.facts]}
-
-
-def _references(fact: Fact) -> Iterable[tuple[str, str]]:
-    for a in attrs.fields(type(fact)):
-        target = a.metadata.get("ref")
-        if target is None:
-            continue
-        value = getattr(fact, a.name)
-        for ref in value if isinstance(value, tuple) else (value,):
-            if ref is not None:
-                yield (target, ref)

@@ -16,6 +16,7 @@ asked.
 from __future__ import annotations
 
 import enum
+import operator
 import threading
 import time
 from collections import defaultdict
@@ -57,6 +58,7 @@ def key_of(obj: Obj) -> str:
 
 
 _FACT_CLASSES: tuple[type[Fact], ...] = tuple(FACT_TYPES.values())
+_BY_ID = operator.attrgetter("id")
 
 
 def field_value(obj: Obj, field: str) -> Any:
@@ -384,7 +386,9 @@ class Run:
     def _sorted_of(self, type_: str) -> list[Obj]:
         found = self._sorted.get(type_)
         if found is None:
-            found = self._sorted[type_] = sorted(self._by_type.get(type_, ()), key=key_of)
+            # A fact's key is its type and id, so facts of one type sort by id alone, at C speed.
+            order = _BY_ID if type_ in FACT_TYPES else key_of
+            found = self._sorted[type_] = sorted(self._by_type.get(type_, ()), key=order)
         return found
 
     def _lookup(self, type_: str, field: str, value: Any) -> list[Obj]:
@@ -469,13 +473,21 @@ class Run:
         deadline, clock = self.deadline, time.monotonic
         known_why, by_key, by_type, items = self._why, self._items_by_key, self._by_type, self.items
         out: list[Item] = []
+        # One context and one binding serve every firing: a derive function reads them while it runs, and
+        # what is kept afterwards (the matched objects, the collections) is kept by value.
+        bound: dict[str, Obj] = {}
+        ctx = Context(ruleset, rule_id, period, bound, _NONE, params)
         for objs in matches:
             if deadline is not None and clock() > deadline:
                 raise EvaluationTimeout(self.timeout or 0.0)
-            bound = {single: objs[0]} if single is not None else dict(zip(aliases, objs, strict=True))
+            if single is not None:
+                bound[single] = objs[0]
+            else:
+                bound.update(zip(aliases, objs, strict=True))
             collected = self._collect_all(plan, bound) if collects else _NONE
+            ctx.rebind(collected)
             try:
-                produced = list(derive(Context(ruleset, rule_id, period, bound, collected, params)))
+                produced = list(derive(ctx))
             except Exception as err:  # a bug in a rule must fail the evaluation, naming the rule
                 raise RuleFailedError(rule_id, [key_of(o) for o in objs], f"{type(err).__name__}: {err}") from err
             if not produced:

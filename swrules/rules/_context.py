@@ -41,6 +41,10 @@ class Context:
         self._collected = collected
         self._params = params
 
+    def rebind(self, collected: Mapping[str, tuple[Value, ...]]) -> None:
+        """Serve the next firing of the same rule (the engine reuses one context per rule and batch)."""
+        self._collected = collected
+
     def __repr__(self) -> str:
         return f"Context(ruleset={self.ruleset!r}, rule={self.rule!r}, period={self.period!s})"
 
