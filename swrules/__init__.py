@@ -14,7 +14,7 @@ from swrules.errors import (
     SwrulesError,
     UnknownRulesetError,
 )
-from swrules.evaluation import DEFAULT_ENGINE, evaluate
+from swrules.evaluation import DEFAULT_ENGINE, DEFAULT_SESSION_ENGINE, evaluate
 from swrules.explain import Explanation
 from swrules.facts import (
     Band,
@@ -44,6 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_ENGINE",
+    "DEFAULT_SESSION_ENGINE",
     "Band",
     "CertLevel",
     "Certificate",

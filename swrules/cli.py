@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from swrules import docgen, report
+from swrules import docgen, report, stream
 from swrules._json import dumps
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
@@ -68,9 +68,7 @@ def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
         p.add_argument("file", help='facts as JSON ({"facts": [...]}) or JSON Lines (.jsonl); - reads stdin')
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
-    p.add_argument(
-        "--engine", choices=ENGINES, default=None, help="rule engine (default: durable where installed, else native)"
-    )
+    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
@@ -315,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Hooks that add further sub-commands (kept in their own modules).
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
-_EXTRA_COMMANDS += [docgen.add_command, report.add_command]
+_EXTRA_COMMANDS += [docgen.add_command, report.add_command, stream.add_command]
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

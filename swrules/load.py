@@ -372,6 +372,7 @@ def _check_ids(
     known: Set[tuple[str, str]] = frozenset(),
     replacing: bool = False,
     known_jurisdictions: Set[str] = frozenset(),
+    absent: str = "is not in the input",
 ) -> None:
     """Duplicate ids, more than one jurisdiction, dangling references.
 
@@ -407,7 +408,7 @@ def _check_ids(
             refs = value if isinstance(value, tuple) else (value,)
             for ref in refs:
                 if ref is not None and (target, ref) not in seen and (target, ref) not in known:
-                    why = "is invalid (see its own problems)" if (target, ref) in rejected else "is not in the input"
+                    why = "is invalid (see its own problems)" if (target, ref) in rejected else absent
                     problem(index, fact, f"refers to {target} {ref!r}, which {why}", field=name)
 
 
@@ -469,7 +470,15 @@ def check_more(
         fact = _one_fact(index, raw, problems, source)
         if fact is not None:
             facts.append((index, fact))
-    _check_ids(facts, problems, source, known=known, replacing=replacing, known_jurisdictions=jurisdictions)
+    _check_ids(
+        facts,
+        problems,
+        source,
+        known=known,
+        replacing=replacing,
+        known_jurisdictions=jurisdictions,
+        absent="is neither among these facts nor held",
+    )
     if problems:
         raise InputError(problems)
     return [f for _, f in facts]

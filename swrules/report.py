@@ -99,9 +99,7 @@ def add_command(sub: Any) -> None:
     p.add_argument("file", help='facts as JSON ({"facts": [...]}); - reads stdin')
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
-    p.add_argument(
-        "--engine", choices=ENGINES, default=None, help="rule engine (default: durable where installed, else native)"
-    )
+    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
     p.add_argument("--out", required=True, help="the HTML file to write; - writes to stdout")
     p.set_defaults(handler=_cmd_report)
 

@@ -26,7 +26,7 @@ from swrules.engine import (
     update,
 )
 from swrules.errors import InputError, Problem, SwrulesError
-from swrules.evaluation import DEFAULT_ENGINE, build_result
+from swrules.evaluation import DEFAULT_SESSION_ENGINE, build_result
 from swrules.facts import FACT_TYPES, Fact
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
 from swrules.load import FactSet, check_more, fact_to_dict, load_facts, references
@@ -93,8 +93,8 @@ class Session:
     """One ruleset and period over a changing set of facts.
 
     ``engine`` is ``durable`` (durable-rules matches each touched partition
-    again, in a short-lived session) or ``native``; the default is the same
-    as :func:`swrules.evaluate`'s. ``facts`` are loaded first, checked as one
+    again, in a short-lived session) or ``native``; the default is durable
+    where durable-rules imports (``DEFAULT_SESSION_ENGINE``). ``facts`` are loaded first, checked as one
     document. Each call that changes facts checks its input the way
     :func:`swrules.load_facts` does — a reference must resolve among the
     facts held, an id must be new — and raises :class:`InputError` naming
@@ -116,7 +116,7 @@ class Session:
         self.period = Period.parse(period)
         the_ruleset = load_ruleset(ruleset)
         self.ruleset = the_ruleset.with_parameters(parameters) if parameters else the_ruleset
-        self.engine = engine or DEFAULT_ENGINE
+        self.engine = engine or DEFAULT_SESSION_ENGINE
         self._program = compile_program(self.ruleset.id, self.ruleset.bindings(), self.ruleset.parameters, self.period)
         self._run = incremental(self._program, self.engine)
         self._facts: dict[tuple[str, str], Fact] = {}

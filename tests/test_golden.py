@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from swrules.cases import Case, case_files, load_cases, run_case
+from swrules.engine import ENGINES, durable_available
 from swrules.errors import RulesetError
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -39,11 +40,13 @@ def test_every_shipped_ruleset_has_golden_cases() -> None:
     assert not missing, f"rulesets without golden cases: {sorted(missing)}"
 
 
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e == "native" or durable_available()])
 @pytest.mark.parametrize("case", PARAMS)
-def test_golden_case(case: Case | RulesetError) -> None:
+def test_golden_case(case: Case | RulesetError, engine: str) -> None:
+    """Each case holds on each engine (a case that names its engine runs on that one)."""
     if isinstance(case, RulesetError):
         pytest.fail(f"malformed case file: {case}", pytrace=False)
-    result = run_case(case)
+    result = run_case(case, engine=engine)
     assert result.passed, f"{case.file}: {case.name}\n" + "\n".join(result.failures)
 
 

@@ -1,0 +1,128 @@
+"""The ``swrules session`` command: events in on stdin as JSON Lines, what each changed out on stdout.
+
+For HR and payroll systems that are not written in Python: start one process
+per ruleset and period, write an event per line, read back one line per
+event. Events:
+
+    {"add": FACT}                 {"add": [FACT, ...]}           (a fact, or several checked together)
+    {"replace": FACT}             (the fact of the same type and id)
+    {"remove": "certificate/k1"}  {"remove": "p1", "cascade": true}
+    {"result": true}              (the whole result document, as ``swrules evaluate`` prints it)
+
+Each answer is one line: ``{"event": N, "added": [...], "removed": [...],
+"changed": [{"before": ..., "after": ...}]}`` (items tagged with their
+section), or ``{"event": N, "error": [...]}`` when the event was refused —
+the session is then as it was, and the stream goes on. The exit code at the
+end is 0 when every event was applied, 2 when some was bad input, 1 when a
+re-derivation failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from swrules._json import dumps
+from swrules.engine import ENGINES
+from swrules.errors import EngineError, InputError, Problem, SwrulesError
+from swrules.load import parse_json
+from swrules.session import Session, Update
+
+__all__ = ["add_command", "serve"]
+
+#: The longest event line read (a fact, or a batch of them).
+MAX_LINE = 1 << 20
+_VERBS = ("add", "replace", "remove", "result")
+
+
+def add_command(sub: Any) -> None:
+    """Register ``swrules session`` on the command line's sub-parsers."""
+    p = sub.add_parser("session", help="keep an evaluation current: events in on stdin, changes out on stdout")
+    p.add_argument("file", nargs="?", help="facts to start from (JSON or JSON Lines); none: start empty")
+    p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
+    p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
+    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: durable where installed)")
+    p.set_defaults(handler=_cmd_session)
+
+
+def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
+    from swrules.cli import _read_facts  # the command line's reader: size limit, stdin, problems as InputError
+
+    facts = _read_facts(args.file) if args.file else None
+    session = Session(ruleset=args.ruleset, period=args.period, engine=args.engine, facts=facts)
+    return serve(session, sys.stdin, out, sys.stderr)
+
+
+def serve(session: Session, events: TextIO, out: TextIO, err: TextIO) -> int:
+    """Apply each event line of ``events`` to ``session``; answer each on ``out``. Returns the exit code."""
+    worst = 0
+    for number, line in enumerate(_lines(events), start=1):
+        if not line.strip():
+            continue
+        errors: list[str] = []
+        try:
+            answer = _apply(session, line, number)
+        except InputError as error:
+            worst = max(worst, 2)
+            errors = [str(p) for p in error.problems]
+        except EngineError as error:
+            worst = 2 if worst == 2 else 1
+            errors = [str(error)]
+        except SwrulesError as error:
+            worst = max(worst, 2)
+            errors = [str(error)]
+        if errors:
+            for message in errors:
+                print(f"swrules: event {number}: {message}", file=err)
+            answer = dumps({"event": number, "error": errors}, indent=None)
+        out.write(answer + "\n")
+        out.flush()
+    return worst
+
+
+def _lines(events: TextIO) -> Any:
+    while True:
+        line = events.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            while line and not line.endswith("\n"):  # skip the rest of an over-long line
+                line = events.readline(MAX_LINE)
+            yield "\0too long"
+            continue
+        yield line
+
+
+def _apply(session: Session, line: str, number: int) -> str:
+    """One event applied; its answer as a line of JSON."""
+    if line == "\0too long":
+        raise InputError([Problem(message=f"an event line may be at most {MAX_LINE:,} characters")])
+    event = parse_json(line, source=f"event {number}")
+    if not isinstance(event, Mapping) or len(set(event) & set(_VERBS)) != 1:
+        raise InputError([Problem(message=f"an event is an object with one of {', '.join(_VERBS)}")])
+    extra = sorted(set(event) - {*_VERBS, "cascade"})
+    if extra:
+        raise InputError([Problem(message=f"unknown key {extra[0]!r} in an event")])
+    if "result" in event:
+        text = io.StringIO()
+        session.result().write_json(text, indent=None)
+        return f'{{"event": {number}, "result": {text.getvalue().strip()}}}'
+
+    update: Update
+    if "add" in event:
+        facts = event["add"]
+        update = session.add_all(facts if isinstance(facts, list) else [facts])
+    elif "replace" in event:
+        update = session.replace(event["replace"])
+    else:
+        cascade = event.get("cascade", False)
+        if not isinstance(cascade, bool):
+            raise InputError([Problem(message="cascade must be true or false")])
+        target = event["remove"]
+        if not isinstance(target, str):
+            raise InputError([Problem(message="remove names a fact by its key type/id, or its id")])
+        update = session.remove(target, cascade=cascade)
+    return dumps({"event": number, **update.to_dict()}, indent=None)
