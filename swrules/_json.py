@@ -9,6 +9,9 @@ from typing import TextIO
 
 __all__ = ["dump", "dumps"]
 
+#: A str as JSON, exactly as ``json.dumps(text, ensure_ascii=False)`` writes it (the C encoder, called directly).
+_encode_str = json.encoder.encode_basestring
+
 
 class _Sink:
     """Collects JSON text and hands it to a stream in large pieces (bounded memory for big documents)."""
@@ -46,29 +49,51 @@ def dumps(value: object, *, indent: int | None = 2) -> str:
     return "".join(parts)
 
 
-def _write(value: object, out: list[str], indent: int | None, depth: int) -> None:
-    if value is None or isinstance(value, (bool, str)):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, Decimal):
+def _scalar(value: object) -> str | None:
+    """The JSON text of a scalar, or None for a container."""
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"cannot write {value} as JSON")
-        out.append(format(value, "f"))
+        return format(value, "f")
+    return None
+
+
+def _write(value: object, out: list[str], indent: int | None, depth: int) -> None:
+    text = _scalar(value)
+    if text is not None:
+        out.append(text)
     elif isinstance(value, Mapping):
         if not value:
             out.append("{}")
+            return
+        inner = "" if indent is None else "\n" + " " * (indent * (depth + 1))
+        outer = "" if indent is None else "\n" + " " * (indent * depth)
+        colon = ":" if indent is None else ": "
+        pieces = [
+            _encode_str(str(key)) + colon + text for key, item in value.items() if (text := _scalar(item)) is not None
+        ]
+        if len(pieces) == len(value):  # a flat object (every output item is one): written in one piece
+            out.append("{" + inner + ("," + inner).join(pieces) + outer + "}")
             return
         out.append("{")
         first = True
         for key, item in value.items():
             out.append("" if first else ",")
             first = False
-            _newline(out, indent, depth + 1)
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(": " if indent is not None else ":")
+            out.append(inner)
+            out.append(_encode_str(str(key)) + colon)
             _write(item, out, indent, depth + 1)
-        _newline(out, indent, depth)
+        out.append(outer)
         out.append("}")
     elif isinstance(value, Sequence):
         if not value:
