@@ -1,12 +1,14 @@
 """Pausing Python's cyclic garbage collector while a batch is built.
 
 CPython runs a collection every few hundred container allocations and, as the
-heap grows, full collections that walk every live object. A batch evaluation on
-the native engine allocates hundreds of thousands of facts and derived items
-that form no reference cycles, so those walks find nothing and cost a
-quarter of the run. Memory is still freed by reference counting while the
-collector is paused. (durable-rules' Python layer does leave cycles behind
-every action, so an evaluation on it keeps the collector running.)
+heap grows, full collections that walk every live object. Loading a document
+of facts, or a batch evaluation on the native engine, allocates hundreds of
+thousands of facts and derived items that form no reference cycles, so those
+walks find nothing and cost a quarter of the run. Memory is still freed by
+reference counting while the collector is paused; one collection of the
+young objects runs when it resumes. (durable-rules' Python layer does leave
+cycles behind every action, so an evaluation on it keeps the collector
+running.)
 
 The pause is process-wide (the collector is), so it is counted: the first
 evaluation to start pauses the collector if it was running, the last one to

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import attrs
 
+from swrules._collector import collector_paused
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES, TIERS, Band, Fact
 
@@ -166,6 +167,11 @@ def load_facts(data: Any, *, source: str | None = None, keep_going: bool = False
     """
     if isinstance(data, FactSet):
         return data
+    with collector_paused():  # facts form no reference cycles; see swrules._collector
+        return _load(data, source, keep_going)
+
+
+def _load(data: Any, source: str | None, keep_going: bool) -> FactSet:
     if isinstance(data, Mapping):
         extra = sorted(set(data) - {"facts"})
         if "facts" not in data:
