@@ -140,17 +140,12 @@ class IncrementalRun(Run):
     def objects(self) -> Mapping[str, Obj]:
         return self._all
 
-    def of_type(self, type_: str) -> list[Obj]:
-        return list(self._typed[type_].values) if type_ in self._typed else []
-
-    def facts_now(self) -> list[Fact]:
-        """The facts currently held, in key order by type."""
-        return [o for o in self._all.values() if not isinstance(o, _ITEM_CLASSES)]  # type: ignore[misc]
-
     def items_now(self) -> list[Item]:
+        """Every item derived from the facts held now."""
         return [o for o in self._all.values() if isinstance(o, _ITEM_CLASSES)]  # type: ignore[misc]
 
     def why_now(self) -> dict[str, Why]:
+        """How each item held now was derived."""
         out: dict[str, Why] = {}
         for key, fk in self._owner.items():
             f = self._firings[fk]

@@ -360,7 +360,11 @@ class Run:
         item = self._items_by_key.get(key)
         if item is not None:
             return item
-        return self.objects[key]
+        type_, _, ident = key.partition("/")
+        fact = self.facts.get(type_, ident)
+        if fact is None:
+            raise KeyError(key)
+        return fact
 
     @property
     def objects(self) -> Mapping[str, Obj]:
