@@ -250,7 +250,7 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
     raw_id = raw.get("id")
     fact_id = raw_id if isinstance(raw_id, str) else None
     if not isinstance(fact_type, str) or fact_type not in FACT_TYPES:
-        got = "no type" if fact_type is None else repr(fact_type)
+        got = "no type" if fact_type is None else _short(fact_type)
         hint = _did_you_mean(fact_type, FACT_TYPES) if isinstance(fact_type, str) else ""
         problems.append(
             Problem(
@@ -273,7 +273,10 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
     before = len(problems)
     for key in raw:
         if key != "type" and key not in fields:
-            problem(key, f"unknown field for a {fact_type}{_did_you_mean(key, fields)}")
+            problem(
+                key if isinstance(key, str) else _short(key),
+                f"unknown field for a {fact_type}{_did_you_mean(key, fields)}",
+            )
     kwargs: dict[str, Any] = {}
     for name, a in fields.items():
         if name not in raw or raw[name] is None:
@@ -319,7 +322,9 @@ def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
             return False, f"must be true or false (got {_kind(value)})"
         return True, value
     if kind == "int":
-        if isinstance(value, Decimal) and value == value.to_integral_value() and value.is_finite():
+        if _too_long(value):
+            return False, f"must be an integer of at most {MAX_DIGITS} digits (got {_kind(value)})"
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             return False, f"must be an integer (got {_kind(value)})"
@@ -344,6 +349,8 @@ def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
         except ValueError:
             return False, f"is not a real date (got {value!r})"
     if kind in ("money", "number"):
+        if _too_long(value):
+            return False, f"must have at most {MAX_DIGITS} digits before the decimal point (got {_kind(value)})"
         number = _decimal(value)
         if number is None:
             what = "an amount in yuan (a JSON number or a decimal string)" if kind == "money" else "a number"
@@ -360,14 +367,27 @@ def _decimal(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if len(str(abs(value))) > MAX_DIGITS:
-            return None
-        return Decimal(value)
+        return None if _too_long(value) else Decimal(value)
     if isinstance(value, Decimal):
         return value if value.is_finite() and len(value.as_tuple().digits) <= MAX_DIGITS else None
     if isinstance(value, str) and len(value) <= MAX_DIGITS + 2 and _DECIMAL_RE.match(value.strip()):
         return Decimal(value.strip())
     return None  # floats included: money is never a float
+
+
+def _too_long(value: object) -> bool:
+    """A number with more than MAX_DIGITS digits before the point, found without writing it out.
+
+    Exponent notation keeps a huge number short (``1E+999999999``), and Python
+    refuses to write out an integer of more than 4300 digits at all.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) >= 10**MAX_DIGITS
+    if isinstance(value, Decimal):
+        return value.is_finite() and not value.is_zero() and value.adjusted() >= MAX_DIGITS
+    return False
 
 
 def _check_ids(
@@ -496,7 +516,7 @@ def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, Decimal)):
-        return f"the number {_short(value)}"
+        return f"a number of more than {MAX_DIGITS} digits" if _too_long(value) else f"the number {_short(value)}"
     if isinstance(value, str):
         return f"the string {_short(value)}"
     if isinstance(value, (list, tuple)):
@@ -507,7 +527,12 @@ def _kind(value: object) -> str:
 
 
 def _short(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, int) and _too_long(value):
+        return f"a number of more than {MAX_DIGITS} digits"
+    try:
+        text = repr(value) if isinstance(value, str) else str(value)
+    except (ValueError, RecursionError):  # holds an integer too long to write out, or is nested too deeply
+        return f"a {type(value).__name__} too large to show"
     return text if len(text) <= 60 else text[:57] + "…"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final, TextIO
@@ -368,7 +369,7 @@ def _horizontal_bars(rows: Sequence[tuple[str, Decimal]], *, title: str) -> str:
     for i, (name, value) in enumerate(rows):
         y = top + i * (bar_h + gap)
         w = value * plot_w / top_value
-        out.append(f'<text x="{left - 6}" y="{y + bar_h - 5}" text-anchor="end">{_e(_short(name, 26))}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + bar_h - 5}" text-anchor="end">{_e(_fit(name, 26))}</text>')
         out.append(
             f'<rect class="bar" x="{left}" y="{y}" width="{_px(w)}" height="{bar_h}" fill="{_PALETTE[0]}">'
             f"<title>{_e(name)}: {_money(value)}</title></rect>"
@@ -489,3 +490,24 @@ def _plain(value: Any) -> str:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fit(text: str, columns: int) -> str:
+    """Shorten a chart label to `columns` Latin-width columns; Chinese characters take two.
+
+    The label is right-aligned against the bars, so anything wider than its gutter would be
+    cut off silently at the chart's left edge and show as a different name.
+    """
+
+    def width(ch: str) -> int:
+        return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+    if sum(width(ch) for ch in text) <= columns:
+        return text
+    out, used = [], 1  # room for the ellipsis
+    for ch in text:
+        used += width(ch)
+        if used > columns:
+            break
+        out.append(ch)
+    return "".join(out) + "…"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -241,6 +242,12 @@ class _Loader:
             raise RulesetError(f"not valid TOML: {err}", file=name) from None
         except RecursionError:
             raise RulesetError("nested too deeply", file=name) from None
+        except RulesetError:
+            raise
+        except ValueError:  # tomllib lets int() fail on an integer of more than sys.get_int_max_str_digits()
+            raise RulesetError(
+                f"not valid TOML: a number has more than {sys.get_int_max_str_digits()} digits", file=name
+            ) from None
         except OSError as err:
             raise RulesetError(f"cannot be read: {err.strerror}", file=name) from None
         for key in data:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from contextlib import redirect_stderr
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,68 @@ def test_bad_input_errors_are_input_errors_with_every_problem() -> None:
         load_facts([{"type": "person", "id": "p1", "role": "x"}, {"type": "person", "id": "p1", "role": "y"}])
     assert len(caught.value.problems) >= 2
     json.dumps([str(p) for p in caught.value.problems])
+
+
+def test_a_huge_exponent_is_refused_at_once_not_written_out(tmp_path: Path) -> None:
+    # 1E+999999999 is 12 characters of JSON but a billion-digit integer once converted:
+    # the loader used to try, and hang, on an integer field.
+    path = tmp_path / "exponent.json"
+    path.write_text(
+        '{"facts": [{"type": "person", "id": "p1", "role": "other"},'
+        ' {"type": "training", "id": "t1", "person": "p1", "year": 1E+999999999, "hours": 1E+999999999}]}',
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "swrules", "evaluate", str(path), "--ruleset", "dingnan-2020", "--period", "2021"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - started < 20
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert "facts[1] training 't1': year: must be an integer of at most 20 digits" in done.stderr
+    assert "facts[1] training 't1': hours: must have at most 20 digits before the decimal point" in done.stderr
+
+
+HUGE = 10**5000  # more digits than Python will write out as text (4300)
+
+
+@pytest.mark.parametrize(
+    ("fact", "field"),
+    [
+        ({"type": "person", "id": "p", "role": "other", "monthly_salary": HUGE}, "monthly_salary"),
+        ({"type": "person", "id": HUGE, "role": "other"}, "id"),
+        ({"type": HUGE, "id": "p"}, "type"),
+        ({"type": [HUGE], "id": "p"}, "type"),
+        ({"type": "person", "id": "p", "role": HUGE}, "role"),
+        ({"type": "person", "id": "p", "role": "other", HUGE: 1}, "a number of more than 20 digits"),
+        ({"type": "training", "id": "t", "person": "p", "year": HUGE, "hours": 1}, "year"),
+        ({"type": "training", "id": "t", "person": "p", "year": 2021, "hours": HUGE}, "hours"),
+        ({"type": "training", "id": "t", "person": "p", "year": Decimal("1E+99999"), "hours": 1}, "year"),
+        ({"type": "training", "id": "t", "person": "p", "year": 2021, "hours": Decimal("1E+999999999")}, "hours"),
+        ({"type": "training", "id": "t", "person": "p", "year": 2021, "hours": 10**20}, "hours"),
+    ],
+)
+def test_huge_numbers_handed_in_as_python_data_get_an_input_error_naming_the_field(
+    fact: dict[object, object], field: str
+) -> None:
+    facts = [{"type": "person", "id": "p", "role": "other"}, fact]
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        load_facts(facts)
+    assert time.monotonic() - started < 1
+    (problem,) = caught.value.problems
+    assert problem.index == 1 and problem.field == field
+    message = str(caught.value)
+    assert f"{field}: " in message and "set_int_max_str_digits" not in message
+    assert len(message) < 500
+
+
+def test_a_ruleset_with_an_overlong_integer_gets_a_ruleset_error(tmp_path: Path) -> None:
+    path = tmp_path / "long-number.toml"
+    path.write_text("[parameters]\nx = " + "1" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(path)
+    assert str(caught.value) == f"{path}: not valid TOML: a number has more than 4300 digits"

@@ -222,6 +222,37 @@ def test_text_is_escaped(tmp_path: Path) -> None:
     assert rows(table)[0][0] == nasty
 
 
+def test_chinese_community_labels_fit_the_chart() -> None:
+    # Chinese characters are about twice as wide as Latin ones: a label counted in characters
+    # overflows the gutter and loses its start at the chart's edge, showing a different name.
+    long_name, short_name = "历市镇历市社区居民委员会服务站第一分站", "天九镇天九社区"
+    facts = load_facts(
+        {
+            "facts": [{"type": "community", "id": name, "kind": "urban"} for name in (long_name, short_name)]
+            + [
+                {"type": "person", "id": f"p{i}", "role": "community_worker", "community": name}
+                for i, name in enumerate((long_name, short_name))
+            ]
+            + [
+                {
+                    "type": "certificate",
+                    "id": f"k{i}",
+                    "holder": f"p{i}",
+                    "level": "assistant",
+                    "obtained_on": "2021-03-01",
+                }
+                for i in range(2)
+            ]
+        }
+    )
+    result = evaluate(facts, ruleset="dingnan-2020", period="2021", engine="native")
+    doc = parse(render(result, facts))
+    labels = [t.all_text() for t in doc.root.find("svg")[-1].find("text") if t.attrs.get("text-anchor") == "end"]
+    assert sorted(labels) == sorted([short_name, long_name[:12] + "…"])
+    (table,) = doc.root.find("table", "cost-by-community")
+    assert {r[0] for r in rows(table)} == {long_name, short_name}  # the table keeps the whole name
+
+
 def test_empty_result_renders() -> None:
     facts = load_facts({"facts": [{"type": "community", "id": "c1", "kind": "rural"}]})
     result = evaluate(facts, ruleset="dingnan-2020", period="2021-06", engine="native")
