@@ -24,3 +24,30 @@ def test_sessions_where_no_fact_matches_are_deleted_safely_and_do_not_accumulate
     for _ in range(1_100):
         result = swrules.evaluate(FACTS, ruleset="national-grades", period="2020", engine="durable")
         assert [e.eligible for e in result.eligibility] == [False, False, False]
+
+
+def test_a_template_redefined_under_its_name_runs_its_new_definition_not_the_compiled_old_one() -> None:
+    from decimal import Decimal
+
+    from swrules.engine import RuleBinding, compile_program, execute, incremental, update
+    from swrules.items import Finding
+    from swrules.load import load_facts
+    from swrules.period import Period
+    from swrules.rules._ir import Match, RuleDef
+
+    facts = load_facts(FACTS)
+
+    def program(requirement: str) -> swrules.engine.Program:
+        def derive(ctx: object) -> list[Finding]:
+            return [Finding(subject="p1", requirement=requirement, satisfied=None, actual=Decimal(1), required=None)]
+
+        rule = RuleDef("t.same", "one name, several definitions", (Match("p", "person"),), ("finding",), derive)
+        binding = RuleBinding(id="same", clause="c", definition=rule)
+        return compile_program("t", [binding], {}, Period.parse("2021"))
+
+    for requirement in ("first", "second", "first"):
+        prog = program(requirement)
+        assert [i.requirement for i in execute(prog, facts, "durable").items] == [requirement]
+        inc = incremental(prog, "durable")
+        update(inc, facts, [])
+        assert [i.requirement for i in inc.items_now()] == [requirement]
