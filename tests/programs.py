@@ -24,7 +24,7 @@ import attrs
 from swrules.engine import ENGINES, RuleBinding, compile_program, durable_available, execute, incremental, update
 from swrules.engine._program import Program
 from swrules.engine._run import key_of, passes
-from swrules.facts import Band, CertLevel, Fact
+from swrules.facts import Band, Certificate, CertLevel, Fact, Jurisdiction, Person, Role, ServiceProject
 from swrules.items import ITEM_TYPES, Eligibility, Finding, Held, Item, Obligation, ObligationKind
 from swrules.load import FactSet, load_facts
 from swrules.period import Period
@@ -367,3 +367,95 @@ TOWN = facts(
         "social_workers": ["p3", "p1", "p2"],
     },
 )
+
+
+# -- strata: one type collected in two strata, items of an earlier stratum matched in a later one ----------
+
+
+def _count_of_person(ctx: Context) -> Iterator[Item]:
+    h = ctx["h"]
+    yield Finding(
+        subject=h.certificate, requirement="count", satisfied=None, actual=Decimal(len(ctx.all("s"))), required=None
+    )
+
+
+def _late(ctx: Context) -> Iterator[Item]:
+    j = ctx["j"].id
+    yield obligation(f"late/{j}", j, payer=f"{len(ctx.all('f'))} counts, {len(ctx.all('h'))} held")
+
+
+def _holds(ctx: Context) -> Iterator[Item]:
+    yield Finding(subject=ctx["c"].holder, requirement="holds", satisfied=None, actual=Decimal(1), required=None)
+
+
+def _staff(ctx: Context) -> Iterator[Item]:
+    s = ctx["s"]
+    names = ",".join(f"{q.id}:{q.role.value}" for q in ctx.all("q"))
+    yield obligation(f"S/{s.id}", s.id, payer=names or "-")
+
+
+STRATA = (
+    # listed first, so the first watch on 'held' belongs to the last stratum
+    RuleDef(
+        "t.late",
+        "collects findings of stratum 1 and held items",
+        JURISDICTION,
+        ("obligation",),
+        _late,
+        collect=(Collect("f", "finding", (Cond("requirement", Op.EQ, Lit("count")),)), Collect("h", "held")),
+    ),
+    CHAIN[0],
+    RuleDef(
+        "t.count",
+        "matches an item of stratum 0 and collects the person's others",
+        (Match("h", "held"),),
+        ("finding",),
+        _count_of_person,
+        collect=(Collect("s", "held", (Cond("person", Op.EQ, Ref("h", "person")),)),),
+    ),
+    RuleDef(
+        "t.holds",
+        "a finding keyed by the holder of a senior certificate, not by the certificate",
+        (Match("c", "certificate", (Cond("level", Op.EQ, Lit("senior")),)),),
+        ("finding",),
+        _holds,
+    ),
+    RuleDef(
+        "t.staff",
+        "the people a project lists, with their roles",
+        (Match("s", "service_project"),),
+        ("obligation",),
+        _staff,
+        collect=(Collect("q", "person", (Cond("id", Op.IN, Ref("s", "social_workers")),)),),
+    ),
+)
+
+
+def cert(id_: str, holder: str, level: str, on: str = "2020-01-01") -> Certificate:
+    """A certificate whose holder need not be among the facts loaded with it (the engine does not check)."""
+    return Certificate(id=id_, holder=holder, level=CertLevel(level), obtained_on=date.fromisoformat(on))
+
+
+def person(id_: str, role: str) -> Person:
+    return Person(id=id_, role=Role(role))
+
+
+def project(id_: str, *workers: str) -> ServiceProject:
+    return ServiceProject(
+        id=id_, organization="o1", funds=Decimal(10), personnel_cost=Decimal(1), social_workers=tuple(workers)
+    )
+
+
+STRATA_FACTS: list[Fact] = [
+    Jurisdiction(id="j1"),
+    person("p1", "community_worker"),
+    person("p2", "community_worker"),
+    person("p3", "village_cadre"),
+    cert("k1", "p1", "assistant"),
+    cert("k3", "p2", "senior"),
+    project("s1", "p1"),
+    project("s2", "p2"),
+    cert("k2", "p1", "intermediate"),
+    cert("k5", "p1", "intermediate", "2021-01-01"),
+    cert("k4", "p3", "assistant", "2021-03-01"),
+]

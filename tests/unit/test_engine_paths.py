@@ -20,13 +20,18 @@ from programs import (
     COLLECTING,
     ENGINES_HERE,
     PEOPLE,
+    STRATA,
+    STRATA_FACTS,
     TOWN,
     batch,
+    cert,
     naive,
+    person,
     program,
     session_items,
 )
 
+from swrules.engine import Change, incremental, update
 from swrules.engine import _run as run_module
 from swrules.engine._program import Program
 from swrules.engine._run import key_of
@@ -82,3 +87,53 @@ def test_collections_shared_listed_and_ordered_derive_what_a_naive_evaluation_do
         "finding/community_worker/j1": 2,
         "finding/village_cadre/j1": 1,
     }
+
+
+# -- incremental runs, step by step ------------------------------------------------------------------
+
+
+def play(prog: Program, steps: list[tuple[list[Fact], list[str]]]) -> dict[str, list[list[Change]]]:
+    """Each engine's incremental run through the steps, equal to a naive evaluation after each; its changes."""
+    out: dict[str, list[list[Change]]] = {}
+    for engine in ENGINES_HERE:
+        inc = incremental(prog, engine)
+        held: dict[str, Fact] = {}
+        out[engine] = []
+        for added, removed in steps:
+            for key in removed:
+                del held[key]
+            held.update((key_of(f), f) for f in added)
+            out[engine].append(update(inc, added, removed))
+            assert {o.key: o for o in inc.items_now()} == naive(prog, list(held.values())), (engine, added, removed)
+        out[engine].append([(k, None, inc.get(k)) for k in sorted(o.key for o in inc.items_now())])
+    return out
+
+
+def test_an_incremental_run_follows_moves_recounts_and_keeps_what_did_not_change() -> None:
+    base = STRATA_FACTS[:8]
+    k1_moved = cert("k1", "p3", "assistant")
+    steps: list[tuple[list[Fact], list[str]]] = [
+        (base, []),
+        ([cert("k2", "p1", "intermediate")], []),  # held/k1's count goes to 2 (a collection read in stratum 1)
+        ([k1_moved], ["certificate/k1"]),  # k1 moves to p3's partition
+        ([cert("k5", "p1", "intermediate", "2021-01-01")], []),  # p1's partition is matched again
+        ([person("p1", "institution_staff"), person("p2", "township_staff")], ["person/p1", "person/p2"]),
+        ([cert("k6", "p2", "senior")], ["certificate/k3"]),  # holds/p2 is derived again, equal
+        ([cert("k1", "p3", "assistant")], ["certificate/k1"]),  # an equal copy: nothing changes
+    ]
+    changes = play(program(*STRATA), steps)
+    for engine, per_step in changes.items():
+        final = {k: v for k, _, v in per_step[-1]}
+        assert final["finding/count/k2"].actual == 2 and final["finding/count/k1"].actual == 1, engine
+        assert final["S/s1"].payer == "p1:institution_staff" and final["S/s2"].payer == "p2:township_staff"
+        assert final["late/j1"].payer == "4 counts, 4 held"
+        assert [k for k, _, _ in per_step[1]] == ["finding/count/k1", "finding/count/k2", "held/k2", "late/j1"]
+        swap = per_step[5]
+        assert "finding/holds/p2" not in [k for k, _, _ in swap], engine
+        assert [k for k, _, _ in swap] == [
+            "finding/count/k3",
+            "finding/count/k6",
+            "held/k3",
+            "held/k6",
+        ], engine
+        assert per_step[6] == [], engine
