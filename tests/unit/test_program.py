@@ -122,6 +122,7 @@ NOT_JOINED = (
         (Cond("registered", Op.EQ, Lit(True)),),  # an equality, but with a literal
         (Cond("community", Op.EQ, Ref("p", "community")),),  # joined, but not through the partition
         (Cond("person", Op.NE, Ref("p", "id")),),  # through the partition, but not an equality
+        (Cond("person", Op.EQ, Ref("p", "community")),),  # a partition field on one side only
     ],
 )
 def test_a_pattern_not_joined_through_a_partition_field_is_refused(tests: tuple[Cond, ...]) -> None:
@@ -171,3 +172,34 @@ def test_rules_that_collect_what_they_derive_are_named() -> None:
     with pytest.raises(RulesetError) as caught:
         compile_(fine, loop_a, loop_b)
     assert str(caught.value) == "rules collect what they themselves derive, so no order can complete them: r1, r2"
+
+
+def _on(type_: str) -> tuple[Match, ...]:
+    return (Match("x", type_),)
+
+
+@pytest.mark.parametrize(
+    ("rules", "named"),
+    [
+        (  # a rule that only matches what a cycle derives is named with it
+            [
+                rule("t.a", _on("eligibility"), emits=("finding",)),
+                rule("t.b", _on("person"), collect=(Collect("o", "obligation"),), emits=("eligibility",)),
+                rule("t.c", _on("finding"), emits=("obligation",)),
+                rule("t.d", _on("person"), collect=(Collect("o", "obligation"),), emits=("finding",)),
+            ],
+            "r1, r2, r3",
+        ),
+        (  # a rule collecting what it derives, and one matching it
+            [
+                rule("t.a", _on("obligation"), collect=(Collect("h", "held"),), emits=("finding",)),
+                rule("t.b", _on("person"), collect=(Collect("o", "obligation"),), emits=("obligation",)),
+            ],
+            "r0, r1",
+        ),
+    ],
+)
+def test_the_rules_named_in_a_cycle_are_those_whose_stratum_never_settles(rules: list[RuleDef], named: str) -> None:
+    with pytest.raises(RulesetError) as caught:
+        compile_(*rules)
+    assert str(caught.value) == f"rules collect what they themselves derive, so no order can complete them: {named}"
