@@ -308,7 +308,7 @@ COLLECTING = (
     ),
     RuleDef(
         "t.earlier",
-        "a collection whose first test is an ordering against a joined value",
+        "a collection whose first test is an ordering against a joined value, and two tests besides the indexed one",
         (Match("c", "certificate"),),
         ("obligation",),
         _listing("O", "e", "c"),
@@ -316,7 +316,11 @@ COLLECTING = (
             Collect(
                 "e",
                 "certificate",
-                (Cond("obtained_on", Op.LE, Ref("c", "obtained_on")), Cond("holder", Op.EQ, Ref("c", "holder"))),
+                (
+                    Cond("obtained_on", Op.LE, Ref("c", "obtained_on")),
+                    Cond("level", Op.NE, Lit("senior")),
+                    Cond("holder", Op.EQ, Ref("c", "holder")),
+                ),
             ),
         ),
     ),
@@ -391,7 +395,8 @@ def _holds(ctx: Context) -> Iterator[Item]:
 def _staff(ctx: Context) -> Iterator[Item]:
     s = ctx["s"]
     names = ",".join(f"{q.id}:{q.role.value}" for q in ctx.all("q"))
-    yield obligation(f"S/{s.id}", s.id, payer=names or "-")
+    if names:  # nothing for a project none of whose people are held
+        yield obligation(f"S/{s.id}", s.id, payer=names)
 
 
 STRATA = (

@@ -28,6 +28,7 @@ from programs import (
     naive,
     person,
     program,
+    project,
     session_items,
 )
 
@@ -79,6 +80,7 @@ def test_collections_shared_listed_and_ordered_derive_what_a_naive_evaluation_do
     assert payers["T/p1"] == "held/k1,held/k2,held/k3" and payers["T/p2"] == "held/k6"
     assert payers["L/s1"] == "person/p1,person/p2,person/p3"
     assert payers["O/k2"] == "certificate/k1,certificate/k2" and payers["O/k6"] == "certificate/k6"
+    assert payers["O/k4"] == "certificate/k6"  # not itself: it is senior
     assert payers["R/j1"] == "person/p1,person/p2"
     findings = {k: v.actual for k, v in expected.items() if isinstance(v, Finding)}
     assert findings == {
@@ -110,30 +112,52 @@ def play(prog: Program, steps: list[tuple[list[Fact], list[str]]]) -> dict[str, 
 
 
 def test_an_incremental_run_follows_moves_recounts_and_keeps_what_did_not_change() -> None:
-    base = STRATA_FACTS[:8]
-    k1_moved = cert("k1", "p3", "assistant")
+    base = STRATA_FACTS[:8]  # j1; p1, p2, p3; k1 (p1), k3 (p2, senior); s1 lists p1, s2 lists p2
+    k4 = STRATA_FACTS[10]  # p3's
     steps: list[tuple[list[Fact], list[str]]] = [
         (base, []),
         ([cert("k2", "p1", "intermediate")], []),  # held/k1's count goes to 2 (a collection read in stratum 1)
-        ([k1_moved], ["certificate/k1"]),  # k1 moves to p3's partition
+        ([cert("k1", "p3", "assistant")], ["certificate/k1"]),  # k1 moves to p3's partition
         ([cert("k5", "p1", "intermediate", "2021-01-01")], []),  # p1's partition is matched again
         ([person("p1", "institution_staff"), person("p2", "township_staff")], ["person/p1", "person/p2"]),
         ([cert("k6", "p2", "senior")], ["certificate/k3"]),  # holds/p2 is derived again, equal
         ([cert("k1", "p3", "assistant")], ["certificate/k1"]),  # an equal copy: nothing changes
+        ([k4], []),
+        ([cert("k4", "p1", "assistant", "2021-03-01")], ["certificate/k4"]),  # to a partition matched first
+        ([], ["certificate/k4"]),
+        ([cert("k9", "p3", "assistant")], []),  # p3's held items: nothing may still watch them for k4
+        (  # both projects' people change, and s1 itself: s2's listing is re-derived where it is
+            [person("p1", "community_worker"), person("p2", "village_cadre"), project("s1", "p1", "p3")],
+            ["person/p1", "person/p2", "service_project/s1"],
+        ),
+        ([], ["person/p2"]),  # s2 lists nobody held: its obligation goes
     ]
     changes = play(program(*STRATA), steps)
     for engine, per_step in changes.items():
-        final = {k: v for k, _, v in per_step[-1]}
-        assert final["finding/count/k2"].actual == 2 and final["finding/count/k1"].actual == 1, engine
-        assert final["S/s1"].payer == "p1:institution_staff" and final["S/s2"].payer == "p2:township_staff"
-        assert final["late/j1"].payer == "4 counts, 4 held"
         assert [k for k, _, _ in per_step[1]] == ["finding/count/k1", "finding/count/k2", "held/k2", "late/j1"]
-        swap = per_step[5]
-        assert "finding/holds/p2" not in [k for k, _, _ in swap], engine
-        assert [k for k, _, _ in swap] == [
-            "finding/count/k3",
-            "finding/count/k6",
-            "held/k3",
-            "held/k6",
-        ], engine
+        swap = [k for k, _, _ in per_step[5]]
+        assert "finding/holds/p2" not in swap, engine
+        assert swap == ["finding/count/k3", "finding/count/k6", "held/k3", "held/k6"], engine
         assert per_step[6] == [], engine
+        staff = {k: (before, after) for k, before, after in per_step[11]}
+        assert staff["S/s1"][1].payer == "p1:community_worker,p3:village_cadre", engine
+        assert staff["S/s2"][1].payer == "p2:village_cadre", engine
+        assert [(k, after) for k, _, after in per_step[12]] == [("S/s2", None)], engine
+        final = {k: v for k, _, v in per_step[-1]}
+        assert final["finding/count/k2"].actual == 2 and final["finding/count/k1"].actual == 2, engine
+        assert final["late/j1"].payer == "5 counts, 5 held", engine
+
+
+def test_each_project_listing_a_changed_person_is_derived_again() -> None:
+    """Several firings watch one collection; a change must mark every one whose test it passes."""
+    people = [person(f"p{i}", "community_worker") for i in range(6)]
+    projects = [project(f"s{i}", f"p{i}") for i in range(6)]
+    moved = [person(f"p{i}", "village_cadre") for i in range(6)]
+    steps: list[tuple[list[Fact], list[str]]] = [
+        (people + projects, []),
+        (moved, [key_of(p) for p in people]),
+    ]
+    for engine, per_step in play(program(STRATA[-1]), steps).items():
+        assert [(k, after.payer) for k, _, after in per_step[1]] == [
+            (f"S/s{i}", f"p{i}:village_cadre") for i in range(6)
+        ], engine
