@@ -133,13 +133,13 @@ def test_two_rules_deriving_one_item_are_refused(how: str, run: Any, engine: str
 def test_one_match_deriving_two_different_items_under_one_key_is_refused(how: str, run: Any, engine: str) -> None:
     two = RuleDef(
         "t.two",
-        "two values",
-        PERSON,
+        "two values from the one jurisdiction",
+        (Match("j", "jurisdiction"),),
         ("finding",),
-        lambda ctx: iter([_finding("s", actual=1), _finding("s", actual=2)]),
+        lambda ctx: iter([_finding("j1", actual=1), _finding("j1", actual=2)]),
     )
     err = _failure((two,), run, engine)
-    assert str(err) == "rules 'two' and 'two' both derive 'finding/x/s'; an item has one cause"
+    assert str(err) == "rules 'two' and 'two' both derive 'finding/x/j1'; an item has one cause"
 
 
 def _derived(rules: tuple[RuleDef, ...], run: Any, engine: str) -> list[Item]:
@@ -223,6 +223,21 @@ def test_a_run_collects_for_a_rule_and_a_match_on_request() -> None:
     collected = run.collect(prog.rules[1], {"p": person})
     assert {alias: [key_of(o) for o in objs] for alias, objs in collected.items()} == {"h": ["held/k1", "held/k2"]}
     assert run.collect(prog.rules[0], {"c": run.get("certificate/k1")}) == {}
+
+
+def test_a_run_collects_for_a_rule_that_has_not_fired_yet() -> None:
+    certs = RuleDef(
+        "t.certs",
+        "collects the person's certificates",
+        PERSON,
+        (),
+        lambda ctx: iter(()),
+        collect=(Collect("c", "certificate", (Cond("holder", Op.EQ, Ref("p", "id")),)),),
+    )
+    prog = program(certs)
+    run = Run(prog, FactSet.of(PEOPLE), NativeBackend())
+    collected = run.collect(prog.rules[0], {"p": run.get("person/p1")})
+    assert [key_of(o) for o in collected["c"]] == ["certificate/k1", "certificate/k2"]
 
 
 def test_a_run_past_its_deadline_says_so_when_asked() -> None:
