@@ -14,6 +14,10 @@ of each test, until nothing new appears.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from programs import (
     CHAIN,
@@ -36,8 +40,10 @@ from swrules.engine import Change, incremental, update
 from swrules.engine import _run as run_module
 from swrules.engine._program import Program
 from swrules.engine._run import key_of
-from swrules.facts import Fact
+from swrules.facts import Fact, Jurisdiction
 from swrules.items import Finding, Item, Obligation
+from swrules.rules._context import Context
+from swrules.rules._ir import Collect, Match, RuleDef
 
 
 def check_all_engines(prog: Program, given: list[Fact]) -> dict[str, Item]:
@@ -160,4 +166,41 @@ def test_each_project_listing_a_changed_person_is_derived_again() -> None:
     for engine, per_step in play(program(STRATA[-1]), steps).items():
         assert [(k, after.payer) for k, _, after in per_step[1]] == [
             (f"S/s{i}", f"p{i}:village_cadre") for i in range(6)
+        ], engine
+
+
+def _x_when(enough: bool) -> Any:
+    def derive(ctx: Context) -> Iterator[Item]:
+        if (len(ctx.all("h")) >= 2) is enough:
+            yield Finding(subject="z", requirement="x", satisfied=None, actual=Decimal(1), required=None)
+
+    return derive
+
+
+def test_an_item_passing_from_one_rule_to_another_while_the_first_rules_match_changes() -> None:
+    everything_held = (Collect("h", "held"),)
+    many = RuleDef(
+        "t.many",
+        "x while two or more are held",
+        (Match("j", "jurisdiction"),),
+        ("finding",),
+        _x_when(True),
+        collect=everything_held,
+    )
+    few = RuleDef(
+        "t.few",
+        "x while fewer are held",
+        (Match("p", "person"),),
+        ("finding",),
+        _x_when(False),
+        collect=everything_held,
+    )
+    steps: list[tuple[list[Fact], list[str]]] = [
+        ([Jurisdiction(id="j1"), person("p1", "community_worker"), cert("k1", "p1", "assistant")], []),
+        # both firings read 'held', which changes; 'few' also matched p1, replaced in the same update
+        ([cert("k2", "p1", "intermediate"), person("p1", "village_cadre")], ["person/p1"]),
+    ]
+    for engine, per_step in play(program(CHAIN[0], many, few), steps).items():
+        assert [(k, after.rule) for k, _, after in per_step[-1] if k.startswith("finding/")] == [
+            ("finding/x/z", "many")
         ], engine
