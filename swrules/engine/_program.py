@@ -124,12 +124,22 @@ def compile_program(
     levels = _stratify(rules)
     rules = [attrs.evolve(r, stratum=levels[r.index]) for r in rules]
     strata = tuple(tuple(r for r in rules if r.stratum == s) for s in range(max(levels, default=-1) + 1))
+    # The derive function counts by identity: a template redefined under its name makes another program (the
+    # durable engine keeps compiled programs by fingerprint, and the one it keeps holds the function alive).
     blob = json.dumps(
         {
             "ruleset": ruleset,
             "period": str(period),
             "rules": [
-                [r.id, r.clause, r.definition.name, repr(r.match), repr(r.collect), repr(sorted(r.params.items()))]
+                [
+                    r.id,
+                    r.clause,
+                    r.definition.name,
+                    id(r.definition.derive),
+                    repr(r.match),
+                    repr(r.collect),
+                    repr(sorted(r.params.items())),
+                ]
                 for r in rules
             ],
         },
