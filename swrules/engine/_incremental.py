@@ -140,6 +140,10 @@ class IncrementalRun(Run):
     def objects(self) -> Mapping[str, Obj]:
         return self._all
 
+    def of_type(self, type_: str) -> list[Obj]:
+        """Every fact or item of a type held now, in key order."""
+        return list(self._typed[type_].values) if type_ in self._typed else []
+
     def items_now(self) -> list[Item]:
         """Every item derived from the facts held now."""
         return [o for o in self._all.values() if isinstance(o, _ITEM_CLASSES)]  # type: ignore[misc]
