@@ -1,15 +1,8 @@
 """Hand-made rules that reach the engine's paths the shipped rulesets do not, checked against a naive evaluation.
 
-The shipped templates chain only across strata, collect with at most one
-test besides the indexed one, and never collect the same thing twice with two
-joined values. The programs here do all of that: rules that feed each other
-within one stratum (so the batch engine's later rounds, where only
-combinations with something new may fire, have work to do), three-pattern
-joins, collections shared between rules, collections over a list field, and
-collections whose first test is not an equality. Every engine — the batch,
-durable, and both incremental ones — must derive exactly what a naive
-evaluation does: every combination of objects tried, with the plain reading
-of each test, until nothing new appears.
+The programs (and what they exercise that the shipped templates never do) are described in ``tests/programs.py``.
+Every engine — the batch, durable, and both incremental ones — must derive exactly what the naive evaluation
+does: every combination of objects tried, with the plain reading of each test, until nothing new appears.
 """
 
 from __future__ import annotations
