@@ -50,9 +50,9 @@ from ._run import (
     Why,
     _compile_collect,
     _CompiledCollect,
-    _set,
     key_of,
     partition_of,
+    stamped,
 )
 
 __all__ = ["Change", "IncrementalRun"]
@@ -335,13 +335,7 @@ class IncrementalRun(Run):
             raise RuleFailedError(rule.id, list(fk[1]), f"{type(err).__name__}: {err}") from err
         outputs: list[str] = []
         for item in produced:
-            if item.TYPE not in plan.emits:
-                raise RuleFailedError(rule.id, list(fk[1]), f"derived a {item.TYPE}, which it does not declare")
-            if item.rule or item.clause:
-                item = attrs.evolve(item, rule=rule.id, clause=rule.clause)
-            else:
-                _set(item, "rule", rule.id)
-                _set(item, "clause", rule.clause)
+            item = stamped(item, rule, plan.emits, objs)
             key = item.key
             if item.TYPE in self._consumed and partition_of(item) != partition:
                 why = f"derived {key!r} outside its partition {partition!r}"

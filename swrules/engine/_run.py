@@ -473,7 +473,7 @@ class Run:
         aliases, emits, collects = plan.aliases, plan.emits, plan.collects
         single = aliases[0] if len(aliases) == 1 else None
         derive, ruleset, period, params = rule.definition.derive, self.program.ruleset, self.program.period, rule.params
-        rule_id, clause = rule.id, rule.clause
+        rule_id = rule.id
         deadline, clock = self.deadline, time.monotonic
         known_why, by_key, by_type, items = self._why, self._items_by_key, self._by_type, self.items
         out: list[Item] = []
@@ -498,17 +498,7 @@ class Run:
                 continue
             why: Why = (rule, objs, collected)
             for item in produced:
-                if item.TYPE not in emits:
-                    raise RuleFailedError(
-                        rule_id, [key_of(o) for o in objs], f"derived a {item.TYPE}, which it does not declare"
-                    )
-                # A derive function returns new items: stamping its rule and clause in place is safe, and spares
-                # a copy per item (evolve was a fifth of a batch run's time).
-                if item.rule or item.clause:  # an item that already names a rule is someone else's: copy it
-                    item = attrs.evolve(item, rule=rule_id, clause=clause)
-                else:
-                    _set(item, "rule", rule_id)
-                    _set(item, "clause", clause)
+                item = stamped(item, rule, emits, objs)
                 key = item.key
                 known = known_why.get(key)
                 if known is not None:
@@ -576,4 +566,19 @@ class Run:
 
 
 _set = object.__setattr__
+
+
+def stamped(item: Item, rule: BoundRule, emits: frozenset[str], objs: tuple[Obj, ...]) -> Item:
+    """``item`` as derived by ``rule``: of a type the rule declares, naming the rule and its clause."""
+    if item.TYPE not in emits:
+        raise RuleFailedError(rule.id, [key_of(o) for o in objs], f"derived a {item.TYPE}, which it does not declare")
+    # A derive function returns new items: stamping its rule and clause in place is safe, and spares a copy per
+    # item (evolve was a fifth of a batch run's time).
+    if item.rule or item.clause:  # an item that already names a rule is someone else's: copy it
+        return attrs.evolve(item, rule=rule.id, clause=rule.clause)
+    _set(item, "rule", rule.id)
+    _set(item, "clause", rule.clause)
+    return item
+
+
 _NONE: Mapping[str, tuple[Obj, ...]] = {}
