@@ -23,6 +23,7 @@ from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.evaluation import evaluate
 from swrules.load import FactSet, load_facts, parse_json
 from swrules.progress import ProgressLine
+from swrules.items import Finding
 from swrules.result import Result
 from swrules.rulesets import list_rulesets
 from swrules.sources import read_facts
@@ -63,12 +64,29 @@ def _example_path(name: str) -> Path:
     return Path(str(resources.files("swrules") / "examples" / f"{name}.json"))
 
 
-def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True) -> None:
+def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True, period: bool = True) -> None:
     if file:
         p.add_argument("file", help='facts as JSON ({"facts": [...]}) or JSON Lines (.jsonl); - reads stdin')
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
-    p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
+    if period:
+        p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a what-if: change a parameter (see the ruleset's reference page), or the ruleset's window "
+        "(applies_from=YYYY-MM-DD, applies_until=YYYY-MM-DD or none); lists are comma-separated",
+    )
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
+    from swrules.compare import parse_settings
+    from swrules.rulesets import load_ruleset
+
+    if not getattr(args, "set", None):
+        return None
+    return parse_settings(load_ruleset(args.ruleset), args.set)
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
@@ -80,6 +98,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             ruleset=args.ruleset,
             period=args.period,
             engine=args.engine,
+            parameters=_settings(args),
             timeout=args.timeout,
             progress=progress if progress.enabled else None,
         )
@@ -107,7 +126,9 @@ def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     facts = _read_facts(args.file)
-    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine)
+    result = evaluate(
+        facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args)
+    )
     explanation = result.explain(args.item)
     if args.format == "json":
         out.write(dumps(explanation.to_dict()) + "\n")
@@ -123,8 +144,28 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     if not path.is_file():
         path = _example_path("dingnan-2020")
     facts = load_facts(parse_json(path.read_bytes(), source=str(path)))
-    result = evaluate(facts, ruleset=ruleset, period=period, engine=args.engine)
+    result = evaluate(facts, ruleset=ruleset, period=period, engine=args.engine, parameters=_settings(args))
     out.write(summary(result, facts, example=path.name))
+    return 0
+
+
+def _cmd_settle(args: argparse.Namespace, out: TextIO) -> int:
+    from swrules.settle import read_ledger, settle
+
+    facts = _read_facts(args.file)
+    payments = read_ledger(args.paid)
+    settlement = settle(
+        facts,
+        ruleset=args.ruleset,
+        through=args.through,
+        paid=payments,
+        engine=args.engine,
+        parameters=_settings(args),
+    )
+    if args.format == "json":
+        settlement.write_json(out)
+    else:
+        out.write(settlement.to_text())
     return 0
 
 
@@ -192,6 +233,20 @@ def _write_tables(result: Result, fmt: str, out_dir: str | None, out: TextIO) ->
         out.write(f"{path}\n")
 
 
+def finding_line(f: Finding) -> str:
+    """One finding as a line: its mark (a target whose deadline is ahead is progress, not a failure), subject,
+    numbers, severity and deadline."""
+    ahead = f.deadline_status is not None and f.deadline_status.value == "ahead"
+    mark = {True: "ok  ", False: "due " if ahead else "FAIL", None: "info"}[f.satisfied]
+    who = f" ({f.person})" if f.person else ""
+    req = "" if f.required is None else f" required {f.required}"
+    severity = "" if f.severity is None else f" [{f.severity.value}"
+    if f.deadline is not None and f.deadline_status is not None:
+        severity += f", deadline {f.deadline.isoformat()} {f.deadline_status.value}"
+    severity += "]" if severity else ""
+    return f"{mark} {f.requirement:<34} {f.subject}{who}: actual {f.actual}{req}{severity}"
+
+
 def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
     """A readable digest of a result: what a person checks before trusting the JSON."""
     rs = result.ruleset
@@ -230,12 +285,11 @@ def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
         lines.append("")
     if result.findings:
         unmet = [f for f in result.findings if f.satisfied is False]
-        lines.append(f"Findings ({len(result.findings)}: {len(unmet)} not satisfied)")
+        ahead = [f for f in unmet if f.deadline_status is not None and f.deadline_status.value == "ahead"]
+        tail = f", {len(ahead)} of them targets still ahead" if ahead else ""
+        lines.append(f"Findings ({len(result.findings)}: {len(unmet)} not satisfied{tail})")
         for f in result.findings:
-            mark = {True: "ok  ", False: "FAIL", None: "info"}[f.satisfied]
-            who = f" ({f.person})" if f.person else ""
-            req = "" if f.required is None else f" required {f.required}"
-            lines.append(f"  {mark} {f.requirement:<34} {f.subject}{who}: actual {f.actual}{req}")
+            lines.append("  " + finding_line(f))
         lines.append("")
     by_kind = {o.kind.value: o for o in reversed(result.obligations)}
     first = (
@@ -286,6 +340,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--engine", choices=ENGINES, default=None)
     p.set_defaults(handler=_cmd_diff)
+
+    p = sub.add_parser(
+        "settle", help="what to pay or recover now: obligations owed through a month against a ledger of payments"
+    )
+    _add_eval_args(p, period=False)
+    p.add_argument("--through", required=True, metavar="YYYY-MM", help="settle obligations due up to this month")
+    p.add_argument(
+        "--paid",
+        required=True,
+        metavar="LEDGER",
+        help='payments made: CSV (obligation,amount,paid_on), JSON {"payments": [...]} or JSON Lines (.jsonl)',
+    )
+    p.add_argument("--format", choices=("json", "text"), default="json")
+    p.set_defaults(handler=_cmd_settle)
 
     p = sub.add_parser("rulesets", help="list the rulesets shipped with swrules")
     p.set_defaults(handler=_cmd_rulesets)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from swrules._collector import collector_paused
-from swrules.engine import Derivation, Progress, compile_program, durable_available, execute, key_of
+from swrules.engine import Derivation, Program, Progress, compile_programs, durable_available, execute, key_of
 from swrules.errors import EngineError
 from swrules.items import Eligibility, Finding, Item, Obligation, PostGrade
 from swrules.load import FactSet, load_facts
@@ -16,7 +18,7 @@ from swrules.period import Period
 from swrules.result import Result
 from swrules.rulesets import Ruleset, load_ruleset
 
-__all__ = ["DEFAULT_ENGINE", "DEFAULT_SESSION_ENGINE", "build_result", "evaluate"]
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_SESSION_ENGINE", "Routed", "World", "build_result", "evaluate"]
 
 #: The engine a batch evaluation uses when none is named: the native engine, which gives results byte-identical
 #: to durable-rules' (a property test and every golden case check it), runs a batch about ten times faster, and
@@ -45,49 +47,73 @@ def evaluate(
     or fact objects, or a :class:`~swrules.load.FactSet`. ``ruleset`` is an id
     (``"dingnan-2020"``), a path to a ruleset file, or a loaded
     :class:`~swrules.rulesets.Ruleset`. ``parameters`` replaces parameter
-    values for this evaluation only (a what-if). Bad input raises
-    :class:`~swrules.errors.InputError` listing every problem. ``timeout`` is a
-    time budget in seconds: an evaluation that runs past it raises
-    :class:`~swrules.errors.EvaluationTimeout` and returns nothing partial.
-    ``progress`` is called as the evaluation goes (stratum, strata, partitions
-    done, partitions in the stratum), for a progress display.
+    values for this evaluation only (a what-if; ``applies_from`` and
+    ``applies_until`` move the ruleset's window). A period wholly outside the
+    ruleset's window raises :class:`~swrules.errors.PeriodError`. Bad input
+    raises :class:`~swrules.errors.InputError` listing every problem.
+    ``timeout`` is a time budget in seconds: an evaluation that runs past it
+    raises :class:`~swrules.errors.EvaluationTimeout` and returns nothing
+    partial. ``progress`` is called as the evaluation goes (stratum, strata,
+    partitions done, partitions in the stratum), for a progress display.
     """
     the_period = Period.parse(period)
     the_ruleset = load_ruleset(ruleset)
     if parameters:
         the_ruleset = the_ruleset.with_parameters(parameters)
+    frame = the_ruleset.frame(the_period)
     name = engine or DEFAULT_ENGINE
     # durable-rules leaves reference cycles behind every action, so the collector keeps running for it.
     with collector_paused() if name == "native" else contextlib.nullcontext():
         fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
-        program = compile_program(the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, the_period)
-        run = execute(program, fact_set, name, timeout=timeout, progress=progress)
-        return build_result(the_ruleset, the_period, name, run.items, run.derivations, run.objects)
+        programs = compile_programs(
+            the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, frame, dated=fact_set.dated_types()
+        )
+        worlds = []
+        for program in programs:
+            run = execute(program, fact_set, name, timeout=timeout, progress=progress)
+            worlds.append(World(program, run.items, run.derivations, run.objects))
+        return build_result(the_ruleset, the_period, name, worlds)
 
 
-def build_result(
-    ruleset: Ruleset,
-    period: Period,
-    engine: str,
-    items: Iterable[Item],
-    derivations: Mapping[str, Derivation],
-    objects: Mapping[str, Any],
-) -> Result:
-    """The result of a finished run: items sorted into their sections, every obligation checked in period."""
+@attrs.frozen
+class World:
+    """What one program of an evaluation derived: the items, how each came to be, and every object by key."""
+
+    program: Program
+    items: Sequence[Item]
+    derivations: Mapping[str, Derivation]
+    objects: Mapping[str, Any]
+
+
+def build_result(ruleset: Ruleset, period: Period, engine: str, worlds: Sequence[World]) -> Result:
+    """The result of finished runs: items sorted into their sections, every obligation checked due in period.
+
+    The first world is the main one; a later world (a deadline's) contributes only the items of the rules it owns.
+    """
     sections: dict[str, list[Any]] = {"post_grades": [], "eligibility": [], "obligations": [], "findings": []}
     intermediate = []
-    for item in items:
-        if item.SECTION is None:
-            intermediate.append(item)
-        else:
-            sections[item.SECTION].append(item)
-    reported: dict[str, bool] = {}  # a year's obligations name at most 13 periods
+    owner: dict[str, int] = {}
+    for number, world in enumerate(worlds):
+        owned = world.program.owned
+        for item in world.items:
+            if number:
+                if item.rule not in owned:
+                    continue
+                owner[item.key] = number
+            if item.SECTION is None:
+                if not number:
+                    intermediate.append(item)
+            else:
+                sections[item.SECTION].append(item)
+    frame = worlds[0].program.frame
+    due = {str(m) for m in frame.due_months}
     for ob in sections["obligations"]:
-        ok = reported.get(ob.period)
-        if ok is None:
-            ok = reported[ob.period] = _overlaps(ob.period, period)
-        if not ok:
-            raise EngineError(f"rule {ob.rule!r} derived obligation {ob.id!r} for {ob.period}, outside {period}")
+        if ob.due not in due:
+            raise EngineError(
+                f"rule {ob.rule!r} derived obligation {ob.id!r} due {ob.due}, which is not a month of {period} "
+                "within the ruleset's window"
+            )
+    views = tuple((w.derivations, w.objects) for w in worlds)
     return Result(
         ruleset=ruleset,
         period=period,
@@ -103,16 +129,31 @@ def build_result(
         ),
         findings=tuple(sorted((i for i in sections["findings"] if isinstance(i, Finding)), key=Finding.sort_key)),
         intermediate=tuple(sorted(intermediate, key=key_of)),
-        derivations=derivations,
-        objects=objects,
+        derivations=Routed(views, owner, 0),
+        objects=Routed(views, owner, 1),
     )
 
 
-def _overlaps(item_period: str, period: Period) -> bool:
-    """An obligation is reported when its period lies within or contains the evaluated one."""
-    other = Period.parse(item_period)
-    return (
-        other.start <= period.end
-        and period.start <= other.end
-        and (other.year == period.year and (other.month is None or period.month is None or other.month == period.month))
-    )
+class Routed(Mapping[str, Any]):
+    """Derivations (``part`` 0) or objects (1) of several worlds by key: a deadline's items from their own world."""
+
+    def __init__(self, views: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], owner: Mapping[str, int], part: int):
+        self.views = views
+        self.owner = owner
+        self._part = part
+
+    def world_of(self, key: str) -> int:
+        return self.owner.get(key, 0)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.views[self.owner.get(key, 0)][self._part][key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.views[self.owner.get(key, 0)][self._part]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.views[0][self._part]
+        yield from self.owner
+
+    def __len__(self) -> int:
+        return len(self.views[0][self._part]) + len(self.owner)

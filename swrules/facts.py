@@ -36,6 +36,8 @@ __all__ = [
     "ServiceProject",
     "TalentSelection",
     "Training",
+    "fact_key",
+    "in_force",
 ]
 
 
@@ -229,6 +231,28 @@ def _enum_field(cls: type[enum.Enum]) -> Any:
     return attrs.field(validator=_enum(cls), metadata={"kind": "enum", "enum": cls})
 
 
+def _opt_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _date(_inst, attribute, value)
+
+
+def _window_end(inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    _opt_date(inst, attribute, value)
+    start = inst.valid_from
+    if value is not None and start is not None and value < start:  # type: ignore[operator]
+        raise ValueError(f"valid_until must not be before valid_from {start.isoformat()} (got {value})")
+
+
+def _valid_from() -> Any:
+    """First day the fact is in force (None: since always). See "Time" in the user guide."""
+    return attrs.field(default=None, validator=_opt_date, metadata={"kind": "date", "window": "from"})
+
+
+def _valid_until() -> Any:
+    """Last day the fact is in force, inclusive (None: still in force)."""
+    return attrs.field(default=None, validator=_window_end, metadata={"kind": "date", "window": "until"})
+
+
 # --- the facts ---------------------------------------------------------------
 
 
@@ -247,6 +271,8 @@ class Person:
     social_work_education: bool = _bool(False)
     monthly_salary: Decimal | None = _money_field()
     reference_salary: Decimal | None = _money_field()
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -260,6 +286,8 @@ class Certificate:
     level: CertLevel = _enum_field(CertLevel)
     obtained_on: date = attrs.field(validator=_date, metadata={"kind": "date"})
     registered: bool = _bool(False)
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -275,6 +303,8 @@ class Post:
     community: str | None = _ref("community", required=False)
     holder: str | None = _ref("person", required=False)
     social_work: bool = _bool(True)
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
     @tier.validator
     def _check_tier(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -285,17 +315,25 @@ class Post:
 
 @attrs.frozen(kw_only=True)
 class Community:
-    """An urban or rural community (城市社区 / 农村社区)."""
+    """An urban or rural community (城市社区 / 农村社区); ``township`` names the township (乡镇/街道) it is in."""
 
     TYPE: ClassVar[str] = "community"
 
     id: str = _id()
     kind: CommunityKind = _enum_field(CommunityKind)
+    township: str | None = attrs.field(default=None, validator=_opt_str, metadata={"kind": "text"})
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
 class Organization:
-    """An employer: public institution, social-work agency, community social organisation, …"""
+    """An employer: public institution, social-work agency, community social organisation, …
+
+    ``community_level``: a community-level organisation (社区事业单位, 社区社会组织) rather than a county or
+    higher one. ``public_benefit``: a public-service institution (公益服务类事业单位) or a charitable social
+    organisation (公益慈善类社会组织), as most are; false for an administrative or commercial one.
+    """
 
     TYPE: ClassVar[str] = "organization"
 
@@ -305,6 +343,10 @@ class Organization:
     professional_posts: int | None = attrs.field(
         default=None, validator=_opt(_nonneg_int), metadata={"kind": "int", "check": _nonneg_int}
     )
+    community_level: bool = _bool(False)
+    public_benefit: bool = _bool(True)
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -318,6 +360,8 @@ class ExamRegistration:
     year: int = attrs.field(validator=_year, metadata={"kind": "int", "check": _year})
     registration_fee: Decimal = _money_field(default=Decimal("0"))
     travel_cost: Decimal = _money_field(default=Decimal("0"))
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -334,6 +378,8 @@ class ServiceProject:
     social_workers: tuple[str, ...] = attrs.field(
         default=(), validator=_str_tuple, metadata={"kind": "refs", "ref": "person"}
     )
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -346,6 +392,8 @@ class Training:
     person: str = _ref("person")
     year: int = attrs.field(validator=_year, metadata={"kind": "int", "check": _year})
     hours: Decimal = attrs.field(validator=_hours, metadata={"kind": "number", "check": _hours})
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -357,6 +405,8 @@ class TalentSelection:
     id: str = _id()
     person: str = _ref("person")
     year: int = attrs.field(validator=_year, metadata={"kind": "int", "check": _year})
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 @attrs.frozen(kw_only=True)
@@ -369,6 +419,8 @@ class Jurisdiction:
     population: int | None = attrs.field(
         default=None, validator=_opt(_positive_int), metadata={"kind": "int", "check": _positive_int}
     )
+    valid_from: date | None = _valid_from()
+    valid_until: date | None = _valid_until()
 
 
 Fact: TypeAlias = (
@@ -400,3 +452,26 @@ FACT_TYPES: Final[dict[str, type[Fact]]] = {
         Jurisdiction,
     )
 }
+
+
+def _escape_id(ident: str) -> str:
+    if "@" not in ident and "%" not in ident:
+        return ident
+    return ident.replace("%", "%25").replace("@", "%40")
+
+
+def fact_key(fact: Fact) -> str:
+    """A fact's unique key: ``type/id``, and ``type/id@valid_from`` for a dated version of a history.
+
+    Versions of one id have windows that do not overlap, so their ``valid_from`` differ; ``@`` and ``%`` in an id
+    are escaped (``%40``, ``%25``) so that a key names one fact only.
+    """
+    start = fact.valid_from
+    ident = _escape_id(fact.id)
+    return f"{fact.TYPE}/{ident}" if start is None else f"{fact.TYPE}/{ident}@{start.isoformat()}"
+
+
+def in_force(obj: Any, day: date) -> bool:
+    """Whether a fact (or a derived item with a window) is in force on ``day``."""
+    start, end = obj.valid_from, obj.valid_until
+    return (start is None or start <= day) and (end is None or day <= end)

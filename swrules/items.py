@@ -21,7 +21,9 @@ from swrules.facts import Band, CertLevel
 
 __all__ = [
     "CURRENCY",
+    "AllowanceRates",
     "OUTPUT_SECTIONS",
+    "DeadlineStatus",
     "Eligibility",
     "Finding",
     "Held",
@@ -31,6 +33,7 @@ __all__ = [
     "PersonStatus",
     "PostGrade",
     "PostStatus",
+    "Severity",
     "SubjectCount",
     "obligation_id",
 ]
@@ -45,6 +48,28 @@ class ObligationKind(enum.Enum):
     MONTHLY_ALLOWANCE = "monthly_allowance"
     TALENT_REWARD = "talent_reward"
     TALENT_CARD = "talent_card"
+
+
+class Severity(enum.Enum):
+    """How strongly a finding's clause asks for what it checks, from the clause's own wording (contract v2)."""
+
+    BINDING = "binding"  # 应、必须、不得、确保: the text commands
+    TARGET = "target"  # 力争、达到…目标: a goal, usually with a date
+    ADVISORY = "advisory"  # 鼓励、推动、逐步、左右、可: the text encourages or permits
+
+
+class DeadlineStatus(enum.Enum):
+    """Where a finding's deadline lies relative to the evaluated period."""
+
+    AHEAD = "ahead"  # the period ends before the deadline: progress so far, judged on the period's last day
+    DUE = "due"  # the deadline falls in the period: judged on the deadline
+    PAST = "past"  # the period starts after the deadline: judged on the deadline, for the record
+
+
+def _escape_key(part: str) -> str:
+    if "@" not in part and "%" not in part:
+        return part
+    return part.replace("%", "%25").replace("@", "%40")
 
 
 def _escape(part: str) -> str:
@@ -70,12 +95,16 @@ class Held:
     level: CertLevel
     obtained_on: date
     registered: bool
+    version: str = ""  # the start of the certificate version it comes from, for a dated certificate
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @property
     def key(self) -> str:
-        return f"held/{self.certificate}"
+        base = f"held/{_escape_key(self.certificate)}"
+        return f"{base}@{self.version}" if self.version else base
 
     @property
     def rank(self) -> int:
@@ -99,6 +128,8 @@ class PersonStatus:
     registered: bool
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @property
     def key(self) -> str:
@@ -124,6 +155,8 @@ class PostStatus:
     holder_level: CertLevel | None
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @property
     def key(self) -> str:
@@ -146,10 +179,37 @@ class SubjectCount:
     count: int
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @property
     def key(self) -> str:
         return f"subject_count/{self.what}/{self.subject}"
+
+
+@attrs.frozen(kw_only=True)
+class AllowanceRates:
+    """What one version of a person's record earns a day, where it earns anything (intermediate).
+
+    ``segments`` are (first day, last day, monthly amount) runs within the months in which something may fall
+    due; the monthly allowance puts the runs of all the person's versions together month by month.
+    """
+
+    TYPE: ClassVar[str] = "allowance_rates"
+    SECTION: ClassVar[str | None] = None
+
+    person: str
+    version: str  # the start of the person version (ISO), or "" for an undated person
+    segments: tuple[tuple[date, date, Decimal], ...]
+    rule: str = ""
+    clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    @property
+    def key(self) -> str:
+        base = f"allowance_rates/{_escape_key(self.person)}"
+        return f"{base}@{self.version}" if self.version else base
 
 
 @attrs.frozen(kw_only=True)
@@ -167,6 +227,8 @@ class PostGrade:
     holder: str | None = attrs.field(default=None, metadata={"output": False})
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @property
     def key(self) -> str:
@@ -199,6 +261,8 @@ class Eligibility:
     eligible: bool
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @property
     def key(self) -> str:
@@ -230,9 +294,12 @@ class Obligation:
     payer: str
     amount: Decimal | None
     period: str
+    due: str  # YYYY-MM: the month the obligation falls due (contract v2)
     currency: str = CURRENCY
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.amount is not None:
@@ -256,6 +323,7 @@ class Obligation:
             "amount": None if self.amount is None else f"{self.amount:.2f}",
             "currency": self.currency,
             "period": self.period,
+            "due": self.due,
             "rule": self.rule,
             "clause": self.clause,
         }
@@ -279,8 +347,13 @@ class Finding:
     actual: Decimal
     required: Decimal | None
     person: str | None = None
+    severity: Severity | None = None  # stamped from the rule's declaration
+    deadline: date | None = None  # stamped from the rule's declaration (a target with a date)
+    deadline_status: DeadlineStatus | None = None
     rule: str = ""
     clause: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     @classmethod
     def at_least(
@@ -306,10 +379,11 @@ class Finding:
     @property
     def key(self) -> str:
         tail = "" if self.person is None else f"/{self.person}"
-        return f"finding/{self.requirement}/{self.subject}{tail}"
+        dated = "" if self.deadline is None else f"@{self.deadline.isoformat()}"
+        return f"finding/{self.requirement}/{self.subject}{tail}{dated}"
 
     def sort_key(self) -> tuple[str, ...]:
-        return (self.subject, self.requirement, self.person or "")
+        return (self.subject, self.requirement, self.person or "", self.deadline.isoformat() if self.deadline else "")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -321,19 +395,34 @@ class Finding:
         }
         if self.person is not None:
             out["person"] = self.person
+        out["severity"] = None if self.severity is None else self.severity.value
+        if self.deadline is not None:
+            out["deadline"] = self.deadline.isoformat()
+            out["deadline_status"] = None if self.deadline_status is None else self.deadline_status.value
         out["rule"] = self.rule
         out["clause"] = self.clause
         return out
 
 
-Item: TypeAlias = Held | PersonStatus | PostStatus | SubjectCount | PostGrade | Eligibility | Obligation | Finding
+Item: TypeAlias = (
+    Held
+    | PersonStatus
+    | PostStatus
+    | SubjectCount
+    | AllowanceRates
+    | PostGrade
+    | Eligibility
+    | Obligation
+    | Finding
+)
 OutputItem: TypeAlias = PostGrade | Eligibility | Obligation | Finding
 
 #: Output sections in the order of the JSON document.
 OUTPUT_SECTIONS: Final = ("post_grades", "eligibility", "obligations", "findings")
 
 ITEM_TYPES: Final[dict[str, type[Item]]] = {
-    cls.TYPE: cls for cls in (Held, PersonStatus, PostStatus, SubjectCount, PostGrade, Eligibility, Obligation, Finding)
+    cls.TYPE: cls
+    for cls in (Held, PersonStatus, PostStatus, SubjectCount, AllowanceRates, PostGrade, Eligibility, Obligation, Finding)
 }
 
 

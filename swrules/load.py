@@ -21,9 +21,18 @@ import attrs
 
 from swrules._collector import collector_paused
 from swrules.errors import InputError, Problem
-from swrules.facts import FACT_TYPES, TIERS, Band, Fact
+from swrules.facts import FACT_TYPES, TIERS, Band, Fact, fact_key, in_force
 
-__all__ = ["FactSet", "Rejected", "check_more", "fact_to_dict", "load_facts", "parse_json", "references"]
+__all__ = [
+    "FactSet",
+    "Rejected",
+    "canonical_order",
+    "check_more",
+    "fact_to_dict",
+    "load_facts",
+    "parse_json",
+    "references",
+]
 
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DECIMAL_RE: Final = re.compile(r"^-?\d+(\.\d+)?$")
@@ -50,8 +59,12 @@ class Rejected:
 class FactSet:
     """A validated, internally consistent collection of facts.
 
-    Facts are kept in a canonical order (by type, then id) so that everything
-    computed from a fact set is independent of the order the facts came in.
+    Facts are kept in a canonical order (by type, then id, then the start of
+    their window) so that everything computed from a fact set is independent
+    of the order the facts came in. Several facts of one type may share an id
+    when their windows (``valid_from``/``valid_until``) do not overlap: the
+    *versions* of one entity's history, each with its own key (see
+    :func:`~swrules.facts.fact_key`).
     ``rejected`` lists the facts left out when loading with ``keep_going``;
     ``read`` is how many facts the input held, so ``read == len(facts) + len(rejected)``.
     """
@@ -59,17 +72,24 @@ class FactSet:
     facts: tuple[Fact, ...]
     rejected: tuple[Rejected, ...] = ()
     read: int = -1
-    _index: Mapping[tuple[str, str], Fact] = attrs.field(init=False, repr=False, eq=False)
+    _index: Mapping[str, Fact] = attrs.field(init=False, repr=False, eq=False)
+    _versions: Mapping[tuple[str, str], tuple[Fact, ...]] = attrs.field(init=False, repr=False, eq=False)
+    _dated: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_index", {(f.TYPE, f.id): f for f in self.facts})
+        object.__setattr__(self, "_index", {fact_key(f): f for f in self.facts})
+        versions: dict[tuple[str, str], list[Fact]] = {}
+        for f in self.facts:
+            versions.setdefault((f.TYPE, f.id), []).append(f)
+        object.__setattr__(self, "_versions", {k: tuple(v) for k, v in versions.items()})
+        dated = frozenset(f.TYPE for f in self.facts if f.valid_from is not None or f.valid_until is not None)
+        object.__setattr__(self, "_dated", dated)
         if self.read < 0:
             object.__setattr__(self, "read", len(self.facts) + len(self.rejected))
 
     @classmethod
     def of(cls, facts: Iterable[Fact], rejected: Iterable[Rejected] = (), read: int = -1) -> FactSet:
-        order = {name: i for i, name in enumerate(FACT_TYPES)}
-        return cls(tuple(sorted(facts, key=lambda f: (order[f.TYPE], f.id))), tuple(rejected), read)
+        return cls(tuple(sorted(facts, key=canonical_order)), tuple(rejected), read)
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -77,12 +97,34 @@ class FactSet:
     def __iter__(self) -> Iterator[Fact]:
         return iter(self.facts)
 
-    def get(self, fact_type: str, fact_id: str) -> Fact | None:
-        """The fact of that type and id, or None."""
-        return self._index.get((fact_type, fact_id))
+    def by_key(self, key: str) -> Fact | None:
+        """The fact with this key (``person/p1``, ``person/p1@2021-07-01``), or None."""
+        return self._index.get(key)
+
+    def versions(self, fact_type: str, fact_id: str) -> tuple[Fact, ...]:
+        """Every version of one entity, earliest first (one for a fact without a history; none if unknown)."""
+        return self._versions.get((fact_type, fact_id), ())
+
+    def get(self, fact_type: str, fact_id: str, on: _dt.date | None = None) -> Fact | None:
+        """The version of that type and id in force ``on`` a day; without a day, the latest version; or None."""
+        found = self._versions.get((fact_type, fact_id), ())
+        if on is None:
+            return found[-1] if found else None
+        for fact in found:
+            if in_force(fact, on):
+                return fact
+        return None
+
+    def dated_types(self) -> frozenset[str]:
+        """The fact types some fact of which has a window (the others need no in-force test)."""
+        return self._dated
+
+    def ids(self) -> Set[tuple[str, str]]:
+        """The (type, id) of every entity held."""
+        return self._versions.keys()
 
     def of_type(self, fact_type: str) -> tuple[Fact, ...]:
-        """Every fact of one type, in id order."""
+        """Every fact of one type, in id order (versions of one id earliest first)."""
         return tuple(f for f in self.facts if f.TYPE == fact_type)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,11 +132,22 @@ class FactSet:
         return {"facts": [fact_to_dict(f) for f in self.facts]}
 
 
+_TYPE_ORDER: Final = {name: i for i, name in enumerate(FACT_TYPES)}
+_DAY_ZERO: Final = _dt.date.min
+
+
+def canonical_order(fact: Fact) -> tuple[int, str, _dt.date]:
+    """Facts sort by type (as INTERCHANGE lists them), id, then the start of their window."""
+    return (_TYPE_ORDER[fact.TYPE], fact.id, fact.valid_from or _DAY_ZERO)
+
+
 def fact_to_dict(fact: Fact) -> dict[str, Any]:
-    """One fact as its JSON object: every field, money and hours as decimal strings."""
+    """One fact as its JSON object: every field, money and hours as decimal strings; a window only when set."""
     out: dict[str, Any] = {"type": fact.TYPE}
     for a in attrs.fields(type(fact)):
         value = getattr(fact, a.name)
+        if value is None and "window" in a.metadata:
+            continue
         if isinstance(value, enum.Enum):
             value = value.value
         elif isinstance(value, _dt.date):
@@ -290,6 +343,10 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
             problem(name, value)
     if len(problems) > before:
         return None
+    start, end = kwargs.get("valid_from"), kwargs.get("valid_until")
+    if start is not None and end is not None and end < start:
+        problem("valid_until", f"must not be before valid_from {start.isoformat()} (got {end.isoformat()})")
+        return None
     if "band" in kwargs and "tier" in kwargs:
         band: Band = kwargs["band"]
         if kwargs["tier"] not in TIERS[band]:
@@ -305,7 +362,7 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
 
 def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
     kind = a.metadata["kind"]
-    if kind in ("id", "ref"):
+    if kind in ("id", "ref", "text"):
         if not isinstance(value, str) or not value:
             return False, f"must be a non-empty string (got {_kind(value)})"
         if len(value) > MAX_ID_LENGTH:
@@ -395,47 +452,111 @@ def _check_ids(
     problems: list[Problem],
     source: str | None,
     rejected: Set[tuple[str, str]] = frozenset(),
-    known: Set[tuple[str, str]] = frozenset(),
+    known: Mapping[tuple[str, str], Sequence[Fact]] | None = None,
     replacing: bool = False,
     known_jurisdictions: Set[str] = frozenset(),
     absent: str = "is not in the input",
 ) -> None:
-    """Duplicate ids, more than one jurisdiction, dangling references.
+    """Duplicate ids and overlapping histories, more than one jurisdiction, dangling references.
 
-    ``known`` are the (type, id) of facts already held elsewhere (a session), ``known_jurisdictions`` the ids of
-    its jurisdictions: new facts may refer to them, and must not repeat them unless ``replacing``, when each
-    must replace one of them.
+    Facts of one type and id are versions of one entity's history: their windows must not overlap. ``known``
+    holds the versions already held elsewhere (a session) by (type, id), ``known_jurisdictions`` the ids of its
+    jurisdictions: new facts may refer to them, and must not overlap them — unless ``replacing``, when each new
+    fact must replace a held version with the same key (type, id and ``valid_from``).
     """
-    seen: dict[tuple[str, str], int] = {}
+    held_versions: Mapping[tuple[str, str], Sequence[Fact]] = known or {}
 
     def problem(index: int, fact: Fact, message: str, field: str | None = "id") -> None:
         problems.append(
             Problem(message=message, index=index, fact_type=fact.TYPE, fact_id=fact.id, field=field, source=source)
         )
 
+    grouped: dict[tuple[str, str], list[tuple[int, Fact]]] = {}
     for index, fact in facts:
-        key = (fact.TYPE, fact.id)
-        if key in seen:
-            problem(index, fact, f"duplicate id: facts[{seen[key]}] is a {fact.TYPE} with the same id")
+        grouped.setdefault((fact.TYPE, fact.id), []).append((index, fact))
+    for key, mine in grouped.items():
+        held: list[tuple[int | None, Fact]] = [(None, f) for f in held_versions.get(key, ())]
+        if replacing:
+            replaced = {fact_key(f) for _, f in mine}
+            held_keys = {fact_key(f) for _, f in held}
+            for index, fact in mine:
+                if fact_key(fact) not in held_keys:
+                    what = "" if fact.valid_from is None else f" version from {fact.valid_from.isoformat()}"
+                    problem(index, fact, f"there is no {fact.TYPE} {_short(fact.id)}{what} to replace")
+            held = [(i, f) for i, f in held if fact_key(f) not in replaced]
+        if len(mine) == 1 and not held:
             continue
-        seen[key] = index
-        if replacing and key not in known:
-            problem(index, fact, f"there is no {fact.TYPE} {fact.id!r} to replace")
-        elif not replacing and key in known:
-            problem(index, fact, f"duplicate id: a {fact.TYPE} with this id is already held")
-    held_jurisdictions = {("jurisdiction", j) for j in known_jurisdictions} - set(seen)
-    jurisdictions = [(i, f) for i, f in facts if f.TYPE == "jurisdiction"]
-    for index, fact in jurisdictions[1:] if not held_jurisdictions else jurisdictions:
-        first = f"facts[{jurisdictions[0][0]}]" if not held_jurisdictions else repr(min(held_jurisdictions)[1])
-        problem(index, fact, f"only one jurisdiction may be described per input ({first} is one)", field=None)
+        _check_overlaps([*held, *mine], problem)
+    jurisdictions = sorted({f.id for _, f in facts if f.TYPE == "jurisdiction"} | set(known_jurisdictions))
+    if len(jurisdictions) > 1:
+        first = jurisdictions[0] if jurisdictions[0] in known_jurisdictions else None
+        for index, fact in facts:
+            if fact.TYPE == "jurisdiction" and fact.id != (first or jurisdictions[0]):
+                other = first or jurisdictions[0]
+                problem(
+                    index, fact, f"only one jurisdiction may be described per input ({other!r} is one)", field=None
+                )
     for index, fact in facts:
         for name, target in _refs_of(type(fact)):
             value = getattr(fact, name)
             refs = value if isinstance(value, tuple) else (value,)
             for ref in refs:
-                if ref is not None and (target, ref) not in seen and (target, ref) not in known:
+                if ref is not None and (target, ref) not in grouped and (target, ref) not in held_versions:
                     why = "is invalid (see its own problems)" if (target, ref) in rejected else absent
-                    problem(index, fact, f"refers to {target} {ref!r}, which {why}", field=name)
+                    problem(index, fact, f"refers to {target} {_short(ref)}, which {why}", field=name)
+
+
+def _check_overlaps(versions: list[tuple[int | None, Fact]], problem: Any) -> None:
+    """Report every version whose window overlaps an earlier one (by start), naming both and the days shared."""
+    ordered = sorted(versions, key=lambda v: (v[1].valid_from or _DAY_ZERO, v[0] is not None, v[0] or 0))
+    reach: tuple[int | None, Fact] | None = None  # the version whose window reaches furthest so far
+    for index, fact in ordered:
+        if reach is not None:
+            prev_index, prev = reach
+            start = fact.valid_from
+            prev_end = prev.valid_until
+            if start is None or prev_end is None or prev_end >= start:
+                later, earlier = (index, prev_index) if index is not None else (prev_index, index)
+                subject, other = (fact, prev) if index is not None else (prev, fact)
+                assert later is not None  # a held version never overlaps another held one
+                problem(later, subject, _overlap_message(subject, other, earlier))
+                if _end_key(fact) <= _end_key(prev):
+                    continue
+        reach = (index, fact)
+
+
+def _end_key(fact: Fact) -> _dt.date:
+    return fact.valid_until or _dt.date.max
+
+
+def _overlap_message(fact: Fact, other: Fact, other_index: int | None) -> str:
+    where = "a held fact" if other_index is None else f"facts[{other_index}]"
+    if fact.valid_from is None and fact.valid_until is None and other.valid_from is None and other.valid_until is None:
+        if other_index is None:
+            return f"duplicate id: a {fact.TYPE} with this id is already held"
+        return f"duplicate id: {where} is a {fact.TYPE} with the same id"
+    first = max(fact.valid_from or _DAY_ZERO, other.valid_from or _DAY_ZERO)
+    last = min(_end_key(fact), _end_key(other))
+    span = _span(first if first != _DAY_ZERO else None, last if last != _dt.date.max else None)
+    return (
+        f"overlaps {where} of the same id: {where} is in force {window_text(other)}, this fact "
+        f"{window_text(fact)}; both are in force {span}"
+    )
+
+
+def window_text(fact: Any) -> str:
+    """A fact's window in words: ``from 2021-07-01``, ``until 2021-06-30``, ``from … until …`` or ``always``."""
+    return _span(fact.valid_from, fact.valid_until) if fact.valid_from or fact.valid_until else "always"
+
+
+def _span(start: _dt.date | None, end: _dt.date | None) -> str:
+    if start is not None and end is not None:
+        return f"from {start.isoformat()} until {end.isoformat()}"
+    if start is not None:
+        return f"from {start.isoformat()}"
+    if end is not None:
+        return f"until {end.isoformat()}"
+    return "always"
 
 
 # What the loader reads of each class, worked out once rather than per fact.
@@ -477,13 +598,13 @@ def _members_of(cls: type[enum.Enum]) -> dict[str, enum.Enum]:
 
 def check_more(
     data: Sequence[Any],
-    known: Set[tuple[str, str]],
+    known: Mapping[tuple[str, str], Sequence[Fact]],
     *,
     jurisdictions: Set[str] = frozenset(),
     replacing: bool = False,
     source: str | None = None,
 ) -> list[Fact]:
-    """Validate facts to add to a set already holding ``known`` (type, id) pairs, or to replace some of them.
+    """Validate facts to add to a set already holding ``known`` versions by (type, id), or to replace some.
 
     The same checks as :func:`load_facts`, with references allowed to point into ``known``. Raises
     :class:`InputError` listing every problem.

@@ -11,7 +11,7 @@ import attrs
 
 from swrules.errors import PeriodError
 
-__all__ = ["Period"]
+__all__ = ["Period", "TimeFrame"]
 
 _PERIOD_RE: Final = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 _CACHE_LIMIT: Final = 10_000
@@ -77,3 +77,35 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.year:04d}" if self.month is None else f"{self.year:04d}-{self.month:02d}"
+
+
+@attrs.frozen
+class TimeFrame:
+    """When an evaluation looks: its period, the ruleset's window, and the day snapshot rules judge on.
+
+    ``window_from``/``window_until`` are the ruleset's ``applies_from``/``applies_until`` (possibly overridden
+    for a what-if); ``day`` is the judgment day of the snapshot rules run with this frame — the period's last
+    day, the window's last day if that comes first, or a rule's deadline.
+    """
+
+    period: Period
+    window_from: date
+    window_until: date | None
+    day: date
+
+    @classmethod
+    def of(cls, period: Period, window_from: date, window_until: date | None) -> TimeFrame:
+        end = period.end if window_until is None else min(period.end, window_until)
+        return cls(period, window_from, window_until, end)
+
+    def at(self, day: date) -> TimeFrame:
+        return TimeFrame(self.period, self.window_from, self.window_until, day)
+
+    @property
+    def due_months(self) -> tuple[Period, ...]:
+        """The months of the period in which something may fall due: those the ruleset's window touches."""
+        return tuple(m for m in self.period.months() if self.covers(m))
+
+    def covers(self, month: Period) -> bool:
+        """Whether the ruleset applies on some day of ``month``."""
+        return month.end >= self.window_from and (self.window_until is None or month.start <= self.window_until)

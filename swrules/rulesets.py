@@ -28,12 +28,23 @@ from typing import Any, Final
 import attrs
 
 from swrules.engine import RuleBinding
-from swrules.errors import RulesetError, UnknownRulesetError
+from swrules.errors import PeriodError, RulesetError, UnknownRulesetError
 from swrules.facts import TIERS
+from swrules.items import Severity
+from swrules.period import Period, TimeFrame
 from swrules.rules import TEMPLATES
 from swrules.rules._ir import ParamSpec, RuleDef
 
-__all__ = ["Assumption", "RuleSpec", "Ruleset", "builtin_dir", "list_rulesets", "load_ruleset", "parse_value"]
+__all__ = [
+    "WINDOW_PARAMETERS",
+    "Assumption",
+    "RuleSpec",
+    "Ruleset",
+    "builtin_dir",
+    "list_rulesets",
+    "load_ruleset",
+    "parse_value",
+]
 
 _ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _MAX_FILE_BYTES: Final = 2_000_000
@@ -51,9 +62,12 @@ _META_KEYS: Final = {
     "extends": (list, False),
     "notes": (str, False),
 }
-_RULE_KEYS: Final = {"id", "template", "clause", "text", "reading", "override", "assumptions"}
+_RULE_KEYS: Final = {"id", "template", "clause", "text", "reading", "override", "assumptions", "severity", "deadline"}
+#: Parameters that are not a rule's: the ruleset's window, overridable on purpose for a what-if.
+WINDOW_PARAMETERS: Final = ("applies_from", "applies_until")
 _ASSUMPTION_KEYS: Final = {"id", "statement", "reason", "parameter"}
 _TOP_KEYS: Final = {"ruleset", "parameters", "overrides", "rules"}
+_SEVERITIES: Final = tuple(s.value for s in Severity)
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +91,8 @@ class RuleSpec:
     reading: str
     assumptions: tuple[Assumption, ...]
     source: str
+    severity: Severity | None = None
+    deadline: date | None = None
 
     @property
     def definition(self) -> RuleDef:
@@ -116,7 +132,26 @@ class Ruleset:
         raise LookupError(f"ruleset {self.id!r} has no rule {rule_id!r}")
 
     def bindings(self) -> list[RuleBinding]:
-        return [RuleBinding(id=r.id, clause=r.clause, definition=r.definition) for r in self.rules]
+        return [
+            RuleBinding(id=r.id, clause=r.clause, definition=r.definition, severity=r.severity, deadline=r.deadline)
+            for r in self.rules
+        ]
+
+    def frame(self, period: Period) -> TimeFrame:
+        """The time frame of an evaluation of ``period``; a period wholly outside the ruleset's window is an error.
+
+        Nothing falls due outside the window (``applies_from`` … ``applies_until``); to evaluate such a period
+        anyway, as a what-if, override the window (``with_parameters({"applies_from": "2017-01-01"})``, on the
+        command line ``--set applies_from=2017-01-01``).
+        """
+        if period.end < self.applies_from or (self.applies_until is not None and period.start > self.applies_until):
+            until = self.applies_until.isoformat() if self.applies_until else "(no end)"
+            raise PeriodError(
+                f"period {period} lies outside the window of ruleset {self.id!r}, {self.applies_from.isoformat()} "
+                f"to {until}: nothing it says applies then; to evaluate it anyway as a what-if, override the window "
+                f"(--set applies_from=YYYY-MM-DD / applies_until=YYYY-MM-DD or none)"
+            )
+        return TimeFrame.of(period, self.applies_from, self.applies_until)
 
     def assumptions(self) -> list[tuple[RuleSpec, Assumption]]:
         return [(r, a) for r in self.rules for a in r.assumptions]
@@ -126,14 +161,30 @@ class Ruleset:
         specs = _param_specs(self.rules)
         params = dict(self.parameters)
         sources = dict(self.parameter_sources)
+        window: dict[str, date | None] = {}
         for name, raw in changes.items():
+            if name in WINDOW_PARAMETERS:
+                window[name] = _window_value(name, raw, label)
+                continue
             if name not in specs:
                 raise RulesetError(
                     f"no rule of {self.id!r} uses parameter {name!r}{_hint(name, specs)}", file=label, key=name
                 )
             params[name] = parse_value(specs[name], raw, file=label, key=name)
             sources[name] = label
-        return attrs.evolve(self, parameters=params, parameter_sources=sources)
+        start = window.get("applies_from", self.applies_from)
+        if start is None:
+            raise RulesetError("a ruleset's window needs a first day (got none)", file=label, key="applies_from")
+        end = window.get("applies_until", self.applies_until) if "applies_until" in window else self.applies_until
+        if end is not None and end < start:
+            raise RulesetError(
+                f"the window would end ({end.isoformat()}) before it starts ({start.isoformat()})",
+                file=label,
+                key="applies_until",
+            )
+        return attrs.evolve(
+            self, parameters=params, parameter_sources=sources, applies_from=start, applies_until=end
+        )
 
 
 # --- finding files ---------------------------------------------------------------
@@ -418,6 +469,32 @@ class _Loader:
             assumptions.append(
                 Assumption(id=a["id"], statement=a["statement"], reason=a["reason"], parameter=a.get("parameter"))
             )
+        severity = raw.get("severity")
+        emits_findings = "finding" in TEMPLATES[raw["template"]].emits
+        if severity is None and emits_findings:
+            raise RulesetError(
+                "is required for a rule that makes findings: binding (应、必须、不得、确保), target (力争、达到…目标) or "
+                "advisory (鼓励、推动、逐步、左右、可), from the clause's wording",
+                file=src,
+                key=f"{where}.severity",
+            )
+        if severity is not None and severity not in _SEVERITIES:
+            raise RulesetError(
+                f"must be one of {', '.join(_SEVERITIES)} (got {severity!r}){_hint(str(severity), _SEVERITIES)}",
+                file=src,
+                key=f"{where}.severity",
+            )
+        if severity is not None and not emits_findings:
+            raise RulesetError("only a rule that makes findings has a severity", file=src, key=f"{where}.severity")
+        deadline = raw.get("deadline")
+        if deadline is not None and not (isinstance(deadline, date) and not hasattr(deadline, "hour")):
+            raise RulesetError(f"must be a date like 2022-12-31 (got {deadline!r})", file=src, key=f"{where}.deadline")
+        if deadline is not None and TEMPLATES[raw["template"]].reads != "snapshot":
+            raise RulesetError(
+                "only a rule that judges a snapshot can have a deadline (this one reads histories)",
+                file=src,
+                key=f"{where}.deadline",
+            )
         return RuleSpec(
             id=rid,
             template=raw["template"],
@@ -426,6 +503,8 @@ class _Loader:
             reading=raw["reading"].strip(),
             assumptions=tuple(assumptions),
             source=src,
+            severity=None if severity is None else Severity(severity),
+            deadline=deadline,
         )
 
     @staticmethod
@@ -454,6 +533,21 @@ class _Loader:
                         file=spec.source,
                         key=f"rules.{spec.id}.assumptions",
                     )
+
+
+def _window_value(name: str, raw: Any, label: str) -> date | None:
+    """A window override: a date (``2017-01-01``), or for ``applies_until`` none (no end)."""
+    if isinstance(raw, date) and not hasattr(raw, "hour"):
+        return raw
+    if name == "applies_until" and (raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none"))):
+        return None
+    if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            pass
+    expected = "a date YYYY-MM-DD" + (" or none" if name == "applies_until" else "")
+    raise RulesetError(f"must be {expected} (got {raw!r})", file=label, key=name)
 
 
 def _param_specs(specs: Iterable[RuleSpec]) -> dict[str, ParamSpec]:
@@ -501,6 +595,16 @@ def parse_value(spec: ParamSpec, value: Any, *, file: str, key: str) -> Any:
         if kind == "money" and number.as_tuple().exponent < -2:  # type: ignore[operator]
             raise fail("an amount with at most two decimal places")
         return number
+    if kind == "year_month":
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value.strip()):
+            raise fail("a month YYYY-MM")
+        return value.strip()
+    if kind == "month":
+        if isinstance(value, str) and re.fullmatch(r"\d{1,2}", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
+            raise fail("a month number from 1 to 12")
+        return value
     if kind == "int":
         if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
             value = int(value)

@@ -10,7 +10,7 @@ moment exactly what :func:`swrules.evaluate` gives for the facts it holds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,14 @@ from swrules.engine import (
     Change,
     Derivations,
     IncrementalRun,
-    compile_program,
+    compile_programs,
     incremental,
     key_of,
     update,
 )
 from swrules.errors import InputError, Problem, SwrulesError
-from swrules.evaluation import DEFAULT_SESSION_ENGINE, build_result
-from swrules.facts import FACT_TYPES, Fact
+from swrules.evaluation import DEFAULT_SESSION_ENGINE, World, build_result
+from swrules.facts import FACT_TYPES, Fact, fact_key
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
 from swrules.load import FactSet, check_more, fact_to_dict, load_facts, references
 from swrules.period import Period
@@ -89,6 +89,31 @@ def _update_of(changes: list[Change]) -> Update:
     return Update(added=tuple(added), removed=tuple(removed), changed=tuple(changed))  # type: ignore[arg-type]
 
 
+def _named(fact: Fact) -> str:
+    dated = "" if fact.valid_from is None else f" from {fact.valid_from.isoformat()}"
+    return f"{fact.TYPE} {fact.id!r}{dated}"
+
+
+class _HeldVersions(Mapping[tuple[str, str], list[Fact]]):
+    """The versions a session holds, by (type, id), looked up on demand (a copy would cost a pass per event)."""
+
+    def __init__(self, facts: Mapping[str, Fact], versions: Mapping[tuple[str, str], set[str]]) -> None:
+        self._facts = facts
+        self._versions = versions
+
+    def __getitem__(self, entity: tuple[str, str]) -> list[Fact]:
+        return [self._facts[k] for k in sorted(self._versions[entity])]
+
+    def __contains__(self, entity: object) -> bool:
+        return entity in self._versions
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._versions)
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+
 class Session:
     """One ruleset and period over a changing set of facts.
 
@@ -117,10 +142,13 @@ class Session:
         the_ruleset = load_ruleset(ruleset)
         self.ruleset = the_ruleset.with_parameters(parameters) if parameters else the_ruleset
         self.engine = engine or DEFAULT_SESSION_ENGINE
-        self._program = compile_program(self.ruleset.id, self.ruleset.bindings(), self.ruleset.parameters, self.period)
-        self._run = incremental(self._program, self.engine)
-        self._facts: dict[tuple[str, str], Fact] = {}
-        self._referrers: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self._programs = compile_programs(
+            self.ruleset.id, self.ruleset.bindings(), self.ruleset.parameters, self.ruleset.frame(self.period)
+        )
+        self._runs = [incremental(program, self.engine) for program in self._programs]
+        self._facts: dict[str, Fact] = {}  # by key: every version of every entity held
+        self._versions: dict[tuple[str, str], set[str]] = {}  # (type, id) -> the keys of its versions
+        self._referrers: dict[tuple[str, str], set[str]] = {}  # (type, id) -> keys of the facts referring to it
         self._jurisdictions: set[str] = set()
         self._lock = threading.RLock()
         if facts is not None:
@@ -143,53 +171,53 @@ class Session:
     def result(self) -> Result:
         """What evaluating the facts held now gives, byte for byte (a snapshot: later changes leave it alone)."""
         with self._lock:
-            run: IncrementalRun = self._run
-            return build_result(
-                self.ruleset,
-                self.period,
-                self.engine,
-                run.items_now(),
-                Derivations(run.why_now()),
-                dict(run.objects),
-            )
+            worlds = [
+                World(program, run.items_now(), Derivations(run.why_now()), dict(run.objects))
+                for program, run in zip(self._programs, self._runs, strict=True)
+            ]
+            return build_result(self.ruleset, self.period, self.engine, worlds)
 
     # -- changing -------------------------------------------------------------
 
     def add(self, fact: Fact | Mapping[str, Any]) -> Update:
-        """Add one fact (an object or its JSON dict)."""
+        """Add one fact (an object or its JSON dict): a new entity, or a new version of one held (its window must
+        not overlap the others')."""
         return self.add_all([fact])
 
     def add_all(self, facts: Iterable[Fact | Mapping[str, Any]]) -> Update:
         """Add several facts at once, checked together (they may refer to each other)."""
         with self._lock:
-            new = check_more(list(facts), self._facts.keys(), jurisdictions=self._jurisdictions)
+            new = check_more(list(facts), self._held_versions(), jurisdictions=self._jurisdictions)
             return self._apply(new, [])
 
     def replace(self, fact: Fact | Mapping[str, Any]) -> Update:
-        """Replace the fact of the same type and id (a person moving community, a post given a holder)."""
+        """Replace the fact with the same key — type, id and ``valid_from`` (a person moving community, a post given
+        a holder, a version's ``valid_until`` set when a change is entered)."""
         with self._lock:
-            (new,) = check_more([fact], self._facts.keys(), jurisdictions=self._jurisdictions, replacing=True)
-            return self._apply([new], [(new.TYPE, new.id)])
+            (new,) = check_more([fact], self._held_versions(), jurisdictions=self._jurisdictions, replacing=True)
+            return self._apply([new], [fact_key(new)])
 
     def remove(self, fact: Fact | str, *, cascade: bool = False) -> Update:
-        """Remove a fact, named by the fact itself, its key ``type/id``, or its id when no other type uses it.
+        """Remove a fact, named by the fact itself, its key (``type/id``, ``type/id@valid_from`` for a dated
+        version), or its id when no other type uses it and it has one version.
 
         A fact other facts refer to (a person holding certificates) is removed only with ``cascade``, and then
-        with every fact that refers to it, directly or through others.
+        with every fact that refers to it, directly or through others — unless another version of it stays.
         """
         with self._lock:
             key = self._key_of(fact)
             doomed = self._dependants(key)
             if len(doomed) > 1 and not cascade:
-                others = sorted(doomed - {key})
-                shown = ", ".join(f"{t} {i!r}" for t, i in others[:5]) + (" …" if len(others) > 5 else "")
+                target = self._facts[key]
+                others = [self._facts[k] for k in sorted(doomed - {key})]
+                shown = ", ".join(_named(f) for f in others[:5]) + (" …" if len(others) > 5 else "")
                 raise InputError(
                     [
                         Problem(
                             message=f"{len(others)} fact(s) refer to it ({shown}); remove them first, "
                             "or pass cascade=True to remove them too",
-                            fact_type=key[0],
-                            fact_id=key[1],
+                            fact_type=target.TYPE,
+                            fact_id=target.id,
                         )
                     ]
                 )
@@ -197,11 +225,14 @@ class Session:
 
     # -- inside ---------------------------------------------------------------
 
-    def _key_of(self, fact: Fact | str) -> tuple[str, str]:
+    def _held_versions(self) -> _HeldVersions:
+        return _HeldVersions(self._facts, self._versions)
+
+    def _key_of(self, fact: Fact | str) -> str:
         if not isinstance(fact, str) and isinstance(fact, _FACT_CLASSES):
-            key = (fact.TYPE, fact.id)
+            key = fact_key(fact)
             if key not in self._facts:
-                raise InputError([Problem(message="no such fact is held", fact_type=key[0], fact_id=key[1])])
+                raise InputError([Problem(message="no such fact is held", fact_type=fact.TYPE, fact_id=fact.id)])
             return key
         if not isinstance(fact, str):
             raise InputError([Problem(message=f"a fact, its key type/id or its id is expected (got {fact!r})")])
@@ -209,40 +240,50 @@ class Session:
         if found is None:
             raise InputError([Problem(message=f"no fact {fact!r} is held")])
         if isinstance(found, list):
-            kinds = ", ".join(f"{t}/{i}" for t, i in found)
+            kinds = ", ".join(found)
             raise InputError([Problem(message=f"{fact!r} names more than one fact ({kinds}); give its key type/id")])
         return found
 
-    def _resolve_key(self, text: str) -> tuple[str, str] | list[tuple[str, str]] | None:
-        type_, sep, ident = text.partition("/")
-        if sep and type_ in FACT_TYPES and (type_, ident) in self._facts:
-            return (type_, ident)
-        found = [(t, text) for t in FACT_TYPES if (t, text) in self._facts]
+    def _resolve_key(self, text: str) -> str | list[str] | None:
+        if text in self._facts:
+            return text
+        found = [k for t in FACT_TYPES for k in sorted(self._versions.get((t, text), ()))]
         if not found:
             return None
         return found[0] if len(found) == 1 else found
 
-    def _dependants(self, key: tuple[str, str]) -> set[tuple[str, str]]:
+    def _dependants(self, key: str) -> set[str]:
+        """``key`` and, if it is the last version of its entity, every fact that refers to it, transitively."""
         doomed = {key}
         todo = [key]
         while todo:
-            for other in self._referrers.get(todo.pop(), ()):
+            fact = self._facts[todo.pop()]
+            entity = (fact.TYPE, fact.id)
+            if self._versions[entity] - doomed:
+                continue  # another version stays: references to the entity still resolve
+            for other in self._referrers.get(entity, ()):
                 if other not in doomed:
                     doomed.add(other)
                     todo.append(other)
         return doomed
 
-    def _apply(self, added: list[Fact], removed: list[tuple[str, str]]) -> Update:
+    def _apply(self, added: list[Fact], removed: list[str]) -> Update:
         gone = [self._facts[key] for key in removed]
         for key in removed:
             self._forget(key)
         for fact in added:
             self._remember(fact)
+        changes: list[Change] = []
         try:
-            changes = update(self._run, added, [f"{t}/{i}" for t, i in removed])
+            for number, run in enumerate(self._runs):
+                found = update(run, added, removed)
+                if number:
+                    owned = self._programs[number].owned
+                    found = [c for c in found if (c[2] if c[2] is not None else c[1]).rule in owned]  # type: ignore[union-attr]
+                changes.extend(found)
         except SwrulesError:
             for fact in added:
-                self._forget((fact.TYPE, fact.id))
+                self._forget(fact_key(fact))
             for fact in gone:
                 self._remember(fact)
             self._rebuild()
@@ -250,17 +291,23 @@ class Session:
         return _update_of(changes)
 
     def _remember(self, fact: Fact) -> None:
-        key = (fact.TYPE, fact.id)
+        key = fact_key(fact)
         self._facts[key] = fact
+        self._versions.setdefault((fact.TYPE, fact.id), set()).add(key)
         if fact.TYPE == "jurisdiction":
             self._jurisdictions.add(fact.id)
         for target in references(fact):
             self._referrers.setdefault(target, set()).add(key)
 
-    def _forget(self, key: tuple[str, str]) -> None:
+    def _forget(self, key: str) -> None:
         fact = self._facts.pop(key)
-        if fact.TYPE == "jurisdiction":
-            self._jurisdictions.discard(fact.id)
+        entity = (fact.TYPE, fact.id)
+        versions = self._versions[entity]
+        versions.discard(key)
+        if not versions:
+            del self._versions[entity]
+            if fact.TYPE == "jurisdiction":
+                self._jurisdictions.discard(fact.id)
         for target in references(fact):
             referrers = self._referrers.get(target)
             if referrers is not None:
@@ -270,8 +317,9 @@ class Session:
 
     def _rebuild(self) -> None:
         """After a failed update: the facts as they were, evaluated from nothing."""
-        self._run = incremental(self._program, self.engine)
-        update(self._run, sorted(self._facts.values(), key=key_of), [])
+        self._runs = [incremental(program, self.engine) for program in self._programs]
+        for run in self._runs:
+            update(run, sorted(self._facts.values(), key=key_of), [])
 
     def __repr__(self) -> str:
         held = len(self)

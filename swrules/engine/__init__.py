@@ -20,7 +20,7 @@ from swrules.load import FactSet
 from . import _durable
 from ._incremental import Change, IncrementalRun
 from ._native import NativeBackend
-from ._program import BoundRule, Program, RuleBinding, compile_program
+from ._program import BoundRule, Program, RuleBinding, compile_program, compile_programs
 from ._run import Derivation, Derivations, Progress, Run, key_of
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "RuleBinding",
     "Run",
     "compile_program",
+    "compile_programs",
     "durable_available",
     "execute",
     "incremental",

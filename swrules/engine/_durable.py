@@ -35,6 +35,7 @@ import attrs
 from swrules.errors import EngineError, EngineUnavailableError, SwrulesError
 from swrules.rules._ir import Lit, Op, Ref, Test
 
+from ._match import OPEN_END, OPEN_START
 from ._program import BoundRule, Program
 from ._run import Partition, Record, Run
 
@@ -80,11 +81,14 @@ def encode(record: Record, sid: str) -> dict[str, Any]:
     if names is None:
         names = _FIELD_NAMES[record.type] = tuple((a.name, _field(a.name)) for a in attrs.fields(type(record.obj)))
     for name, durable_name in names:
-        out[durable_name] = _encode_value(getattr(record.obj, name))
+        value = getattr(record.obj, name)
+        out[durable_name] = _OPEN[name] if value is None and name in _OPEN else _encode_value(value)
     return out
 
 
 _FIELD_NAMES: dict[str, tuple[tuple[str, str], ...]] = {}
+#: An open end of a window, as patterns compare it (see ``_match.OPEN_START``).
+_OPEN: Final = {"valid_from": OPEN_START, "valid_until": OPEN_END}
 
 
 class _Compiled:

@@ -50,6 +50,7 @@ from ._run import (
     Why,
     _compile_collect,
     _CompiledCollect,
+    derive_items,
     key_of,
     partition_of,
     stamped,
@@ -96,6 +97,7 @@ class _Firing:
     watching: tuple[tuple[Any, ...], ...]
     outputs: tuple[str, ...]
     partition: str
+    judged: Mapping[str, str]  # output key -> the day its rule noted judging it on, where it noted one
 
 
 @attrs.frozen
@@ -153,7 +155,7 @@ class IncrementalRun(Run):
         out: dict[str, Why] = {}
         for key, fk in self._owner.items():
             f = self._firings[fk]
-            out[key] = (f.rule, f.objs, f.collected)
+            out[key] = (f.rule, f.objs, f.collected, f.judged.get(key, ""))
         return out
 
     def _put(self, key: str, obj: Obj) -> None:
@@ -328,15 +330,15 @@ class IncrementalRun(Run):
         plan = self._plans.get(rule.index) or self._plan(rule)
         bound = dict(zip(plan.aliases, objs, strict=True))
         collected = self._collect_all(plan, bound) if plan.collects else _NONE
-        ctx = Context(self.program.ruleset, rule.id, self.program.period, bound, collected, rule.params)
-        try:
-            produced = list(rule.definition.derive(ctx))
-        except Exception as err:  # a bug in a rule must fail the update, naming the rule
-            raise RuleFailedError(rule.id, list(fk[1]), f"{type(err).__name__}: {err}") from err
+        ctx = Context(self.program.ruleset, rule.id, self.program.frame, bound, collected, rule.params, rule.deadline)
+        produced = derive_items(rule, ctx, objs)
         outputs: list[str] = []
-        for item in produced:
+        judged: dict[str, str] = {}
+        for item, note in produced:
             item = stamped(item, rule, plan.emits, objs)
             key = item.key
+            if note:
+                judged[key] = note
             if item.TYPE in self._consumed and partition_of(item) != partition:
                 why = f"derived {key!r} outside its partition {partition!r}"
                 raise RuleFailedError(rule.id, list(fk[1]), why)
@@ -366,7 +368,7 @@ class IncrementalRun(Run):
             self._unwatch(fk, old)
             self._in_partition[(rule.stratum, old.partition)].discard(fk)
         watching = tuple(self._watch_key(c, bound) for _, c, _ in plan.collects)
-        firing = _Firing(rule, objs, bound, collected, watching, tuple(outputs), partition)
+        firing = _Firing(rule, objs, bound, collected, watching, tuple(outputs), partition, judged)
         self._firings[fk] = firing
         for watched in watching:
             self._watchers[watched].add(fk)

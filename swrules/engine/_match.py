@@ -26,7 +26,7 @@ from swrules.facts import FACT_TYPES
 from swrules.items import ITEM_TYPES
 from swrules.rules._ir import Lit, Match, Op, Ref, Test
 
-__all__ = ["Check", "CompiledPattern", "Reader", "compile_pattern", "reader"]
+__all__ = ["OPEN_END", "OPEN_START", "Check", "CompiledPattern", "Reader", "compile_pattern", "reader"]
 
 Reader: TypeAlias = Callable[[Any], Any]
 #: A test on a candidate, given the facts bound so far by alias.
@@ -65,6 +65,21 @@ def _iso(name: str) -> Reader:
     return read
 
 
+#: How patterns see an open end of a window: before or after every date (ISO strings compare as dates).
+OPEN_START: Final = "0000-01-01"
+OPEN_END: Final = "9999-12-31"
+
+
+def _window(name: str, open_value: str) -> Reader:
+    get = operator.attrgetter(name)
+
+    def read(obj: Any) -> Any:
+        value = get(obj)
+        return value.isoformat() if value is not None else open_value
+
+    return read
+
+
 def _generic(name: str) -> Reader:
     from ._run import field_value
 
@@ -84,6 +99,10 @@ def reader(type_: str, field: str) -> Reader:
 
 
 def _make_reader(type_: str, field: str) -> Reader:
+    if field == "valid_from":
+        return _window(field, OPEN_START)
+    if field == "valid_until":
+        return _window(field, OPEN_END)
     cls = _CLASSES.get(type_)
     if cls is None or not attrs.has(cls):
         return _generic(field)

@@ -16,15 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any, Final
 
 import attrs
 
 from swrules.errors import RulesetError
-from swrules.period import Period
+from swrules.items import DeadlineStatus, Severity
+from swrules.period import Period, TimeFrame
 from swrules.rules._ir import Collect, Lit, Match, Op, Param, Ref, RuleDef, Test
 
-__all__ = ["PARTITIONS", "BoundRule", "Program", "compile_program"]
+__all__ = ["PARTITIONS", "BoundRule", "Program", "compile_program", "compile_programs", "deadline_status"]
 
 #: Where each fact or item type lives: the first (scope, field) whose value is set.
 PARTITIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
@@ -46,6 +48,7 @@ PARTITIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "obligation": (("person", "payee"),),
     "finding": (("subject", "subject"),),
     "subject_count": (("subject", "subject"),),
+    "allowance_rates": (("person", "person"),),
 }
 
 
@@ -61,15 +64,27 @@ class BoundRule:
     collect: tuple[Collect, ...]
     params: Mapping[str, Any]
     stratum: int
+    severity: Severity | None = None
+    deadline: date | None = None
+    deadline_status: DeadlineStatus | None = None
+    judged: str = ""  # the day a snapshot rule judges on (ISO); empty for a rule that reads histories
 
 
 @attrs.frozen(kw_only=True)
 class Program:
+    """Rules bound to one time frame. ``owned`` names the rules whose items this program is the source of (the
+    others are run only for what they feed: a deadline's program re-derives the steps its findings count)."""
+
     ruleset: str
-    period: Period
+    frame: TimeFrame
     rules: tuple[BoundRule, ...]
     strata: tuple[tuple[BoundRule, ...], ...]
     fingerprint: str
+    owned: frozenset[str] = frozenset()
+
+    @property
+    def period(self) -> Period:
+        return self.frame.period
 
     def consumed(self, stratum: int) -> frozenset[str]:
         """Types some pattern of the stratum matches."""
@@ -83,6 +98,74 @@ class RuleBinding:
     id: str
     clause: str
     definition: RuleDef
+    severity: Severity | None = None
+    deadline: date | None = None
+
+
+def deadline_status(deadline: date, period: Period) -> DeadlineStatus:
+    """Whether ``deadline`` lies after, within or before ``period``."""
+    if deadline > period.end:
+        return DeadlineStatus.AHEAD
+    if deadline >= period.start:
+        return DeadlineStatus.DUE
+    return DeadlineStatus.PAST
+
+
+def judgment_day(binding: RuleBinding, frame: TimeFrame) -> date:
+    """The day a snapshot rule judges on: the frame's day, or its deadline once the period reaches it."""
+    if binding.deadline is None or deadline_status(binding.deadline, frame.period) is DeadlineStatus.AHEAD:
+        return frame.day
+    return binding.deadline
+
+
+def compile_programs(
+    ruleset: str,
+    bindings: Sequence[RuleBinding],
+    params: Mapping[str, Any],
+    frame: TimeFrame,
+    dated: frozenset[str] | None = None,
+) -> tuple[Program, ...]:
+    """One program per judgment day: the frame's day first, then each deadline the period has reached.
+
+    Snapshot rules judge on one day; a rule with a deadline judges on the deadline once the period reaches it.
+    The first program holds every rule judged on the frame's day and every rule that reads histories; each later
+    one holds the rules judged on one deadline and, to feed them, the rules deriving what they read (their items
+    are that program's own, re-derived on its day, and only the deadline rules' items are taken from it).
+    """
+    if dated is not None:  # what rules reading histories derive carries the window of the versions it came from
+        dated = dated | {t for b in bindings if b.definition.reads != "snapshot" for t in b.definition.emits}
+    days: dict[date, list[int]] = {}
+    for i, b in enumerate(bindings):
+        if b.definition.reads == "snapshot":
+            days.setdefault(judgment_day(b, frame), []).append(i)
+    main = [i for i, b in enumerate(bindings) if b.definition.reads != "snapshot" or judgment_day(b, frame) == frame.day]
+    programs = [compile_program(ruleset, [bindings[i] for i in main], params, frame.period, frame=frame, dated=dated)]
+    for day in sorted(d for d in days if d != frame.day):
+        owned = {bindings[i].id for i in days[day]}
+        chosen = _with_producers(bindings, days[day])
+        world = compile_program(
+            ruleset, [bindings[i] for i in chosen], params, frame.period, frame=frame.at(day), dated=dated
+        )
+        programs.append(attrs.evolve(world, owned=frozenset(owned)))
+    return tuple(programs)
+
+
+def _with_producers(bindings: Sequence[RuleBinding], wanted: Sequence[int]) -> list[int]:
+    """``wanted`` and every rule deriving a type they read, transitively, in binding order."""
+    producers: dict[str, list[int]] = {}
+    for i, b in enumerate(bindings):
+        for t in b.definition.emits:
+            producers.setdefault(t, []).append(i)
+    chosen = set(wanted)
+    todo = list(wanted)
+    while todo:
+        d = bindings[todo.pop()].definition
+        for p in (*d.match, *d.collect):
+            for i in producers.get(p.type, ()):
+                if i not in chosen:
+                    chosen.add(i)
+                    todo.append(i)
+    return sorted(chosen)
 
 
 def compile_program(
@@ -90,8 +173,19 @@ def compile_program(
     bindings: Sequence[RuleBinding],
     params: Mapping[str, Any],
     period: Period,
+    *,
+    frame: TimeFrame | None = None,
+    dated: frozenset[str] | None = None,
 ) -> Program:
-    """Bind rules to parameters and the period; order them in strata; check their joins."""
+    """Bind rules to parameters and a time frame; order them in strata; check their joins.
+
+    A snapshot rule (``reads = "snapshot"``) sees only what is in force on the frame's day: each of its patterns
+    and collections gets the tests ``valid_from <= day <= valid_until``, left out for the types ``dated`` says
+    carry no window (None: any may).
+    """
+    if frame is None:
+        frame = TimeFrame(period, date.min, None, period.end)
+    day = frame.day.isoformat()
     scope: dict[str, Any] = dict(params)
     scope.update(
         {
@@ -99,14 +193,24 @@ def compile_program(
             "period.end": period.end.isoformat(),
             "period.year": period.year,
             "period": str(period),
+            "day": day,
+            "day.year": frame.day.year,
         }
     )
+    in_force = (Test("valid_from", Op.LE, Lit(day)), Test("valid_until", Op.GE, Lit(day)))
     rules: list[BoundRule] = []
     for index, b in enumerate(bindings):
         d = b.definition
         where = f"rule {b.id!r} ({d.name})"
-        match = tuple(Match(p.alias, p.type, _resolve(p.where, scope, where)) for p in d.match)
-        collect = tuple(Collect(p.alias, p.type, _resolve(p.where, scope, where)) for p in d.collect)
+        snapshot = d.reads == "snapshot"
+
+        def window(type_: str) -> tuple[Test, ...]:
+            return in_force if snapshot and (dated is None or type_ in dated) else ()  # noqa: B023
+
+        match = tuple(Match(p.alias, p.type, (*_resolve(p.where, scope, where), *window(p.type))) for p in d.match)
+        collect = tuple(
+            Collect(p.alias, p.type, (*_resolve(p.where, scope, where), *window(p.type))) for p in d.collect
+        )
         _check_joins(match, where)
         used = {name: params[name] for name in d.param_names() if name in params}
         rules.append(
@@ -119,6 +223,10 @@ def compile_program(
                 collect=collect,
                 params=used,
                 stratum=0,
+                severity=b.severity,
+                deadline=b.deadline,
+                deadline_status=None if b.deadline is None else deadline_status(b.deadline, period),
+                judged=day if snapshot else "",
             )
         )
     levels = _stratify(rules)
@@ -130,6 +238,7 @@ def compile_program(
         {
             "ruleset": ruleset,
             "period": str(period),
+            "frame": [frame.window_from.isoformat(), str(frame.window_until), day],
             "rules": [
                 [
                     r.id,
@@ -139,6 +248,8 @@ def compile_program(
                     repr(r.match),
                     repr(r.collect),
                     repr(sorted(r.params.items())),
+                    str(r.severity),
+                    str(r.deadline),
                 ]
                 for r in rules
             ],
@@ -148,7 +259,7 @@ def compile_program(
     )
     return Program(
         ruleset=ruleset,
-        period=period,
+        frame=frame,
         rules=tuple(rules),
         strata=tuple(s for s in strata if s),
         fingerprint=hashlib.sha256(blob.encode()).hexdigest()[:16],

@@ -22,18 +22,18 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Protocol, TypeAlias, cast
+from typing import Any, Final, Protocol, TypeAlias, cast
 
 import attrs
 
 from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
-from swrules.facts import FACT_TYPES, Fact
-from swrules.items import Item
+from swrules.facts import FACT_TYPES, Fact, fact_key
+from swrules.items import Finding, Item
 from swrules.load import FactSet
 from swrules.rules._context import Context
 from swrules.rules._ir import Collect, Lit, Op, Ref, Test
 
-from ._match import Check, compile_check, reader
+from ._match import OPEN_END, OPEN_START, Check, compile_check, reader
 from ._program import PARTITIONS, BoundRule, Program
 
 __all__ = [
@@ -51,19 +51,22 @@ Obj: TypeAlias = Fact | Item
 
 
 def key_of(obj: Obj) -> str:
-    """The unique key of a fact (``type/id``) or an item (its own key)."""
+    """The unique key of a fact (``type/id``, ``type/id@valid_from`` for a dated version) or an item (its own)."""
     if isinstance(obj, _FACT_CLASSES):
-        return f"{obj.TYPE}/{obj.id}"
+        return fact_key(obj)
     return cast(Item, obj).key
 
 
 _FACT_CLASSES: tuple[type[Fact], ...] = tuple(FACT_TYPES.values())
+_OPEN: Final = {"valid_from": OPEN_START, "valid_until": OPEN_END}
 _BY_ID = operator.attrgetter("id")
 
 
 def field_value(obj: Obj, field: str) -> Any:
-    """A field as patterns compare it: enums by value, dates as ISO strings."""
+    """A field as patterns compare it: enums by value, dates as ISO strings, an open window end as a far date."""
     value = getattr(obj, field)
+    if value is None and field in _OPEN:
+        return _OPEN[field]
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, date):
@@ -98,14 +101,16 @@ class Derivation:
     matched: tuple[tuple[str, str], ...]  # (alias, key) in pattern order
     collected: tuple[tuple[str, tuple[str, ...]], ...]  # (alias, keys)
     params: tuple[tuple[str, Any], ...]
+    judged: str = ""  # the day (or days) whose facts decided the item
 
 
-#: What is kept per derived item: the rule, the matched objects (pattern order), the collections by alias.
-Why: TypeAlias = tuple[BoundRule, tuple[Obj, ...], Mapping[str, tuple[Obj, ...]]]
+#: What is kept per derived item: the rule, the matched objects (pattern order), the collections by alias, and
+#: what the rule said about the day it judged (empty: the rule's own judgment day).
+Why: TypeAlias = tuple[BoundRule, tuple[Obj, ...], Mapping[str, tuple[Obj, ...]], str]
 
 
 def derivation(key: str, why: Why) -> Derivation:
-    rule, matched, collected = why
+    rule, matched, collected, judged = why
     return Derivation(
         key=key,
         rule=rule.id,
@@ -113,6 +118,7 @@ def derivation(key: str, why: Why) -> Derivation:
         matched=tuple((m.alias, key_of(o)) for m, o in zip(rule.match, matched, strict=True)),
         collected=tuple((c.alias, tuple(key_of(o) for o in collected[c.alias])) for c in rule.collect),
         params=tuple(sorted(rule.params.items())),
+        judged=judged or rule.judged,
     )
 
 
@@ -150,8 +156,7 @@ class Objects(Mapping[str, Obj]):
         item = self._items.get(key)
         if item is not None:
             return item
-        type_, sep, ident = key.partition("/")
-        fact = self._facts.get(type_, ident) if sep else None
+        fact = self._facts.by_key(key)
         if fact is None:
             raise KeyError(key)
         return fact
@@ -360,8 +365,7 @@ class Run:
         item = self._items_by_key.get(key)
         if item is not None:
             return item
-        type_, _, ident = key.partition("/")
-        fact = self.facts.get(type_, ident)
+        fact = self.facts.by_key(key)
         if fact is None:
             raise KeyError(key)
         return fact
@@ -472,7 +476,7 @@ class Run:
         plan = self._plans.get(rule.index) or self._plan(rule)
         aliases, emits, collects = plan.aliases, plan.emits, plan.collects
         single = aliases[0] if len(aliases) == 1 else None
-        derive, ruleset, period, params = rule.definition.derive, self.program.ruleset, self.program.period, rule.params
+        ruleset, frame, params = self.program.ruleset, self.program.frame, rule.params
         rule_id = rule.id
         deadline, clock = self.deadline, time.monotonic
         known_why, by_key, by_type, items = self._why, self._items_by_key, self._by_type, self.items
@@ -480,7 +484,7 @@ class Run:
         # One context and one binding serve every firing: a derive function reads them while it runs, and
         # what is kept afterwards (the matched objects, the collections) is kept by value.
         bound: dict[str, Obj] = {}
-        ctx = Context(ruleset, rule_id, period, bound, _NONE, params)
+        ctx = Context(ruleset, rule_id, frame, bound, _NONE, params, rule.deadline)
         for objs in matches:
             if deadline is not None and clock() > deadline:
                 raise EvaluationTimeout(self.timeout or 0.0)
@@ -490,14 +494,14 @@ class Run:
                 bound.update(zip(aliases, objs, strict=True))
             collected = self._collect_all(plan, bound) if collects else _NONE
             ctx.rebind(collected)
-            try:
-                produced = list(derive(ctx))
-            except Exception as err:  # a bug in a rule must fail the evaluation, naming the rule
-                raise RuleFailedError(rule_id, [key_of(o) for o in objs], f"{type(err).__name__}: {err}") from err
+            produced = derive_items(rule, ctx, objs)
             if not produced:
                 continue
-            why: Why = (rule, objs, collected)
-            for item in produced:
+            whys: dict[str, Why] = {}
+            for item, judged in produced:
+                why = whys.get(judged)
+                if why is None:
+                    why = whys[judged] = (rule, objs, collected, judged)
                 item = stamped(item, rule, emits, objs)
                 key = item.key
                 known = known_why.get(key)
@@ -568,16 +572,36 @@ class Run:
 _set = object.__setattr__
 
 
+def derive_items(rule: BoundRule, ctx: Context, objs: tuple[Obj, ...]) -> list[tuple[Item, str]]:
+    """Run ``rule`` on one match: each item it derives with the day it noted judging it on (``ctx.judged``)."""
+    out: list[tuple[Item, str]] = []
+    ctx.judged = ""
+    try:
+        for item in rule.definition.derive(ctx):
+            out.append((item, ctx.judged))
+    except Exception as err:  # a bug in a rule must fail the evaluation, naming the rule
+        raise RuleFailedError(rule.id, [key_of(o) for o in objs], f"{type(err).__name__}: {err}") from err
+    return out
+
+
 def stamped(item: Item, rule: BoundRule, emits: frozenset[str], objs: tuple[Obj, ...]) -> Item:
-    """``item`` as derived by ``rule``: of a type the rule declares, naming the rule and its clause."""
+    """``item`` as derived by ``rule``: of a type the rule declares, naming the rule and its clause.
+
+    A finding also gets the rule's severity and deadline, and where the deadline lies from the period.
+    """
     if item.TYPE not in emits:
         raise RuleFailedError(rule.id, [key_of(o) for o in objs], f"derived a {item.TYPE}, which it does not declare")
     # A derive function returns new items: stamping its rule and clause in place is safe, and spares a copy per
     # item (evolve was a fifth of a batch run's time).
     if item.rule or item.clause:  # an item that already names a rule is someone else's: copy it
-        return attrs.evolve(item, rule=rule.id, clause=rule.clause)
-    _set(item, "rule", rule.id)
-    _set(item, "clause", rule.clause)
+        item = attrs.evolve(item, rule=rule.id, clause=rule.clause)
+    else:
+        _set(item, "rule", rule.id)
+        _set(item, "clause", rule.clause)
+    if isinstance(item, Finding):
+        _set(item, "severity", rule.severity)
+        _set(item, "deadline", rule.deadline)
+        _set(item, "deadline_status", rule.deadline_status)
     return item
 
 

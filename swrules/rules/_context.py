@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from swrules.facts import Fact
+from datetime import date
+
+from swrules.facts import Fact, in_force
 from swrules.items import Item, obligation_id
-from swrules.period import Period
+from swrules.period import Period, TimeFrame
 
 __all__ = ["Context"]
 
@@ -19,24 +21,32 @@ class Context:
 
     ``ctx["p"]`` is the fact matched by pattern ``p``; ``ctx.all("h")`` the
     items collected under ``h`` (in key order); ``ctx.param("a.b")`` a
-    parameter value; ``ctx.period`` the evaluation period. One is made per
-    firing, so it is a plain slotted object rather than a validated class.
+    parameter value; ``ctx.period`` the evaluation period, ``ctx.frame`` its
+    time frame (the day snapshot rules judge on, the months in which
+    something may fall due). A rule that reads histories notes the day it
+    judged an item on in ``ctx.judged`` before yielding it (explanations show
+    it). One is made per firing, so it is a plain slotted object rather than
+    a validated class.
     """
 
-    __slots__ = ("_collected", "_matched", "_params", "period", "rule", "ruleset")
+    __slots__ = ("_collected", "_matched", "_params", "deadline", "frame", "judged", "period", "rule", "ruleset")
 
     def __init__(
         self,
         ruleset: str,
         rule: str,
-        period: Period,
+        frame: TimeFrame,
         matched: Mapping[str, Value],
         collected: Mapping[str, tuple[Value, ...]],
         params: Mapping[str, Any],
+        deadline: date | None = None,
     ) -> None:
         self.ruleset = ruleset
+        self.deadline = deadline  # the rule's deadline, where its ruleset entry gives one
         self.rule = rule
-        self.period = period
+        self.frame = frame
+        self.period: Period = frame.period
+        self.judged = ""
         self._matched = matched
         self._collected = collected
         self._params = params
@@ -60,6 +70,16 @@ class Context:
     def has_param(self, name: str) -> bool:
         """Whether the ruleset sets ``name`` (optional parameters, such as an amount for one level only)."""
         return name in self._params
+
+    @property
+    def day(self) -> date:
+        """The day a snapshot rule judges on."""
+        return self.frame.day
+
+    @staticmethod
+    def in_force(obj: Value, day: date) -> bool:
+        """Whether a fact version (or an item with a window) is in force on ``day``."""
+        return in_force(obj, day)
 
     def obligation_id(self, *parts: str) -> str:
         """A stable, readable id for an obligation of this rule: ruleset, rule, then ``parts``."""

@@ -124,6 +124,9 @@ class RuleDef:
     derive: Callable[[Context], Iterable[Item]] = attrs.field(eq=False, repr=False)
     collect: tuple[Collect, ...] = ()
     params: Mapping[str, ParamSpec] = attrs.field(factory=dict)
+    #: ``snapshot``: the rule sees what is in force on its judgment day (the period's last day, or its deadline);
+    #: ``history``: the rule sees every version of every fact and judges each item on its own day(s).
+    reads: str = "snapshot"
 
     def operands(self) -> Iterable[Operand]:
         patterns: tuple[Match | Collect, ...] = (*self.match, *self.collect)
@@ -134,8 +137,13 @@ class RuleDef:
     def param_names(self) -> tuple[str, ...]:
         """Every ruleset parameter the rule reads: declared ones and those its tests name."""
         names = set(self.params)
-        names.update(o.name for o in self.operands() if isinstance(o, Param) and not o.name.startswith("period."))
+        names.update(o.name for o in self.operands() if isinstance(o, Param) and not _frame_value(o.name))
         return tuple(sorted(names))
+
+
+def _frame_value(name: str) -> bool:
+    """Whether a test operand names a value of the time frame rather than a ruleset parameter."""
+    return name.startswith("period.") or name == "day" or name.startswith("day.")
 
 
 def describe(rule: RuleDef) -> dict[str, Any]:

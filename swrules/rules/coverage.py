@@ -62,12 +62,12 @@ def _training_rate(ctx: Context) -> Iterator[Item]:
 TRAINING_RATE = RuleDef(
     name="coverage.training_rate",
     doc="A set share of social-work staff (certified people and holders of social-work posts) receive in-service "
-    "training in the year (actual: staff trained; required: staff × the rate).",
+    "training in the year judged (actual: staff trained; required: staff × the rate).",
     match=(Match("j", "jurisdiction"),),
     collect=(
         Collect("s", "person_status"),
         Collect("ps", "post_status", (Test("social_work", Op.EQ, Lit(True)),)),
-        Collect("t", "training", (Test("year", Op.EQ, Param("period.year")),)),
+        Collect("t", "training", (Test("year", Op.EQ, Param("day.year")),)),
     ),
     emits=("finding",),
     derive=_training_rate,

@@ -13,22 +13,37 @@ from typing import Any
 from swrules.facts import Band, Certificate, CertLevel, Person, Post
 from swrules.items import Eligibility, Finding, Held, Item, PersonStatus, PostGrade
 from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
+from swrules.rules._ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
 
 __all__ = ["ELIGIBILITY", "HELD", "PERSON_STATUS", "POST_GRADE", "POST_HOLDER_QUALIFIED", "grade_of"]
 
 
 def _held(ctx: Context) -> Iterator[Item]:
     c: Certificate = ctx["c"]
-    yield Held(person=c.holder, certificate=c.id, level=c.level, obtained_on=c.obtained_on, registered=c.registered)
+    start = c.obtained_on if c.valid_from is None or c.valid_from < c.obtained_on else c.valid_from
+    if c.valid_until is not None and c.valid_until < start:
+        return  # a version of the record that ended before the certificate was obtained
+    ctx.judged = f"held from {start.isoformat()}" + (f" until {c.valid_until.isoformat()}" if c.valid_until else "")
+    yield Held(
+        person=c.holder,
+        certificate=c.id,
+        level=c.level,
+        obtained_on=c.obtained_on,
+        registered=c.registered,
+        version="" if c.valid_from is None else c.valid_from.isoformat(),
+        valid_from=start,
+        valid_until=c.valid_until,
+    )
 
 
 HELD = RuleDef(
     name="grades.held",
-    doc="A certificate counts for its holder once obtained, on or before the period's last day.",
-    match=(Match("c", "certificate", (Test("obtained_on", Op.LE, Param("period.end")),)),),
+    doc="A certificate counts for its holder from the day it is obtained for as long as its record is in force "
+    "(a held item per version of the record, in force from the later of the two starts).",
+    match=(Match("c", "certificate"),),
     emits=("held",),
     derive=_held,
+    reads="history",
 )
 
 

@@ -77,7 +77,8 @@ def _institution_post_share(ctx: Context) -> Iterator[Item]:
     posts = ctx.all("q")
     social_work = sum(1 for q in posts if q.social_work)
     total = o.professional_posts if o.professional_posts is not None else len(posts)
-    required = Decimal(total) * Decimal(ctx.param("institutions.post_share_minimum"))
+    share = Decimal(ctx.param("institutions.post_share_minimum")) - Decimal(ctx.param("institutions.post_share_tolerance"))
+    required = Decimal(total) * max(share, Decimal(0))
     yield Finding.at_least(
         subject=o.id,
         requirement="institution_post_share",
@@ -88,9 +89,9 @@ def _institution_post_share(ctx: Context) -> Iterator[Item]:
 
 INSTITUTION_POST_SHARE = RuleDef(
     name="services.institution_post_share",
-    doc="A public institution whose main business is social-work services makes social-work posts a set share of "
-    "its professional technical posts (actual: its social-work posts; required: all its professional posts × "
-    "the share).",
+    doc="A public institution whose main business is social-work services makes social-work posts about a set share "
+    "of its professional technical posts (actual: its social-work posts; required: all its professional posts × "
+    "(the share − the tolerance 'about' allows)).",
     match=(
         Match(
             "o",
@@ -103,14 +104,21 @@ INSTITUTION_POST_SHARE = RuleDef(
     derive=_institution_post_share,
     params={
         "institutions.post_share_minimum": ParamSpec(
-            "decimal", "Smallest share of professional posts that must be social-work posts."
-        )
+            "decimal", "The share of professional posts to be social-work posts (70% for 「70%左右」)."
+        ),
+        "institutions.post_share_tolerance": ParamSpec(
+            "decimal", "How far below the share still counts as 'about' it (0.05: five percentage points)."
+        ),
     },
 )
 
 
 def _training_hours(ctx: Context) -> Iterator[Item]:
     p: Person = ctx["p"]
+    if p.role in _ORG_ROLES and ctx.param("training.public_benefit_only"):
+        orgs: tuple[Organization, ...] = ctx.all("o")
+        if orgs and not orgs[0].public_benefit:
+            return  # staff of an administrative or commercial body: not among the groups the clause names
     trainings: tuple[Training, ...] = ctx.all("t")
     hours = sum((t.hours for t in trainings), Decimal(0))
     required = Decimal(ctx.param("training.cumulative_hours"))
@@ -122,17 +130,25 @@ def _training_hours(ctx: Context) -> Iterator[Item]:
     )
 
 
+_ORG_ROLES = (Role.INSTITUTION_STAFF, Role.SOCIAL_ORG_STAFF)
+
 TRAINING_HOURS = RuleDef(
     name="services.training_hours",
-    doc="Staff directly delivering social services have, cumulatively up to the period's year, at least a set "
-    "number of hours of social-work training.",
+    doc="Staff directly delivering social services have, cumulatively from a first year up to the year judged, at "
+    "least a set number of hours of social-work training (institution and social-organisation staff only in "
+    "public-benefit organisations, where the ruleset narrows it so).",
     match=(Match("p", "person", (Test("role", Op.IN, Param("training.roles")),)),),
     collect=(
         Collect(
             "t",
             "training",
-            (Test("person", Op.EQ, Ref("p", "id")), Test("year", Op.LE, Param("period.year"))),
+            (
+                Test("person", Op.EQ, Ref("p", "id")),
+                Test("year", Op.LE, Param("day.year")),
+                Test("year", Op.GE, Param("training.first_year")),
+            ),
         ),
+        Collect("o", "organization", (Test("id", Op.EQ, Ref("p", "organization")),)),
     ),
     emits=("finding",),
     derive=_training_hours,
@@ -142,6 +158,12 @@ TRAINING_HOURS = RuleDef(
             "str_list",
             "Roles taken to deliver social services directly.",
             choices=ROLES,
+        ),
+        "training.first_year": ParamSpec("int", "The first year whose training hours count."),
+        "training.public_benefit_only": ParamSpec(
+            "bool",
+            "Whether institution and social-organisation staff count only in public-benefit organisations "
+            "(公益服务类事业单位, 公益慈善类社会组织).",
         ),
     },
 )

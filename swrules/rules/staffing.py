@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from swrules.facts import Community, CommunityKind, Organization, OrgKind, Person, Post
-from swrules.items import Finding, Item, PersonStatus, PostStatus
+from swrules.facts import Community, CommunityKind, Organization, OrgKind, Person, Post, fact_key
+from swrules.items import Finding, Item, PersonStatus, PostStatus, SubjectCount
 from swrules.rules._context import Context
 from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 
-__all__ = ["COMMUNITY_SOCIAL_WORK_POST", "COMMUNITY_STAFFING", "POST_STATUS", "PURCHASE_PRIORITY", "SALARY_FLOOR"]
+__all__ = [
+    "COMMUNITY_SERVICE_PRESENCE",
+    "COMMUNITY_SOCIAL_WORK_POST",
+    "COMMUNITY_STAFFING",
+    "POST_STATUS",
+    "PURCHASE_PRIORITY",
+    "SALARY_FLOOR",
+    "TOWNSHIP_SERVICE_PRESENCE",
+]
 
 
 def _post_status(ctx: Context) -> Iterator[Item]:
@@ -162,4 +170,59 @@ PURCHASE_PRIORITY = RuleDef(
             "str", "The kind of organization the priority applies to.", choices=tuple(k.value for k in OrgKind)
         ),
     },
+)
+
+
+def _community_service_presence(ctx: Context) -> Iterator[Item]:
+    c: Community = ctx["c"]
+    present = sum(1 for s in ctx.all("s") if s.certified)
+    yield SubjectCount(subject=c.id, what="service_presence", count=present)
+    yield Finding.at_least(
+        subject=c.id,
+        requirement="community_service_presence",
+        actual=present,
+        required=ctx.param("service_presence.minimum"),
+    )
+
+
+COMMUNITY_SERVICE_PRESENCE = RuleDef(
+    name="staffing.community_service_presence",
+    doc="Every community has social workers providing services in it: at least a set number of people holding a "
+    "certificate whose record names the community (actual: such people).",
+    match=(Match("c", "community"),),
+    collect=(Collect("s", "person_status", (Test("community", Op.EQ, Ref("c", "id")),)),),
+    emits=("finding", "subject_count"),
+    derive=_community_service_presence,
+    params={"service_presence.minimum": ParamSpec("int", "Social workers each community and township must have.")},
+)
+
+
+def _township_service_presence(ctx: Context) -> Iterator[Item]:
+    c: Community = ctx["c"]
+    members: tuple[Community, ...] = ctx.all("t")
+    if fact_key(members[0]) != fact_key(c):
+        return  # the township's first community speaks for it: one finding per township
+    ids = {m.id for m in members}
+    present = sum(n.count for n in ctx.all("n") if n.subject in ids)
+    assert c.township is not None  # the pattern matches communities with a township only
+    yield Finding.at_least(
+        subject=f"township:{c.township}",
+        requirement="community_service_presence",
+        actual=present,
+        required=ctx.param("service_presence.minimum"),
+    )
+
+
+TOWNSHIP_SERVICE_PRESENCE = RuleDef(
+    name="staffing.township_service_presence",
+    doc="Every township (乡镇/街道) the facts name has social workers providing services: at least a set number of "
+    "certificate holders in its communities together (subject: township:<name>).",
+    match=(Match("c", "community", (Test("township", Op.NE, Lit(None)),)),),
+    collect=(
+        Collect("t", "community", (Test("township", Op.EQ, Ref("c", "township")),)),
+        Collect("n", "subject_count", (Test("what", Op.EQ, Lit("service_presence")),)),
+    ),
+    emits=("finding",),
+    derive=_township_service_presence,
+    params={"service_presence.minimum": COMMUNITY_SERVICE_PRESENCE.params["service_presence.minimum"]},
 )

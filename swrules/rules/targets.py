@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from swrules.facts import Community, Jurisdiction, Organization, Person
+from swrules.facts import Community, Jurisdiction, Organization, Person, Role
 from swrules.items import Finding, Held, Item, PersonStatus
 from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
+from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 
 __all__ = [
     "AGENCIES_TOTAL",
@@ -21,6 +21,8 @@ __all__ = [
     "ANNUAL_CERTIFIED_INCREASE",
     "CERTIFIED_TOTAL",
     "SOCIAL_WORK_POSTS_TOTAL",
+    "COMMUNITY_WORKER_CERTIFIED_SHARE",
+    "REPORT_DUE",
     "URBAN_COMMUNITY_AVERAGE",
 ]
 
@@ -83,7 +85,7 @@ def _annual_certified_increase(ctx: Context) -> Iterator[Item]:
     for h in held:
         year = h.obtained_on.year
         first[h.person] = min(first.get(h.person, year), year)
-    added = sum(1 for year in first.values() if year == ctx.period.year)
+    added = sum(1 for year in first.values() if year == ctx.day.year)
     more_than: int = ctx.param("targets.annual_certified_increase_more_than")
     yield Finding(
         subject=j.id,
@@ -96,7 +98,7 @@ def _annual_certified_increase(ctx: Context) -> Iterator[Item]:
 
 ANNUAL_CERTIFIED_INCREASE = RuleDef(
     name="targets.annual_certified_increase",
-    doc="More than a set number of people obtain their first certificate in the period's year, by its end "
+    doc="More than a set number of people obtain their first certificate in the year judged, by the day judged "
     "(required: the smallest count that is more than the number).",
     match=(Match("j", "jurisdiction"),),
     collect=(Collect("h", "held"),),
@@ -142,25 +144,36 @@ URBAN_COMMUNITY_AVERAGE = RuleDef(
 )
 
 
+def _share(part: int, whole: int) -> Decimal:
+    share = Decimal(0) if not whole else Decimal(part) / Decimal(whole)
+    return share.quantize(_INDICATOR_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _indicator(subject: str, requirement: str, part: int, whole: int) -> Finding:
+    return Finding(subject=subject, requirement=requirement, satisfied=None, actual=_share(part, whole), required=None)
+
+
 def _agency_certified_share(ctx: Context) -> Iterator[Item]:
     o: Organization = ctx["o"]
     staff: tuple[Person, ...] = ctx.all("p")
     certified = {s.person for s in ctx.all("s") if s.certified}
-    qualified = sum(1 for p in staff if p.id in certified or p.social_work_education)
-    share = Decimal(0) if not staff else (Decimal(qualified) / Decimal(len(staff)))
-    yield Finding(
-        subject=o.id,
-        requirement="agency_certified_share",
-        satisfied=None,
-        actual=share.quantize(_INDICATOR_PLACES, rounding=ROUND_HALF_EVEN),
-        required=None,
-    )
+    reading = ctx.param("agency_indicator.reading")
+    if reading == "two_shares":
+        yield _indicator(o.id, "agency_certified_share", sum(1 for p in staff if p.id in certified), len(staff))
+        yield _indicator(o.id, "agency_education_share", sum(1 for p in staff if p.social_work_education), len(staff))
+        return
+    if reading == "both":
+        qualified = sum(1 for p in staff if p.id in certified and p.social_work_education)
+    else:
+        qualified = sum(1 for p in staff if p.id in certified or p.social_work_education)
+    yield _indicator(o.id, "agency_certified_share", qualified, len(staff))
 
 
 AGENCY_CERTIFIED_SHARE = RuleDef(
     name="targets.agency_certified_share",
-    doc="For each social-work agency, the share of its staff who hold a certificate or have a social-work "
-    "education (an indicator to four places: no threshold, so satisfied and required are null).",
+    doc="For each social-work agency, the share of its staff who hold a certificate and/or have a social-work "
+    "education, as the ruleset reads it: either, both, or two shares side by side (agency_certified_share and "
+    "agency_education_share). An indicator to four places: no threshold, so satisfied and required are null.",
     match=(Match("o", "organization", (Test("kind", Op.EQ, Lit("social_work_agency")),)),),
     collect=(
         Collect("p", "person", (Test("organization", Op.EQ, Ref("o", "id")),)),
@@ -168,4 +181,65 @@ AGENCY_CERTIFIED_SHARE = RuleDef(
     ),
     emits=("finding",),
     derive=_agency_certified_share,
+    params={
+        "agency_indicator.reading": ParamSpec(
+            "str",
+            "Whom the indicator counts: staff with a certificate or a social-work education (either), with both "
+            "(both), or the two shares apart (two_shares).",
+            choices=("either", "both", "two_shares"),
+        )
+    },
+)
+
+
+def _community_worker_certified_share(ctx: Context) -> Iterator[Item]:
+    j: Jurisdiction = ctx["j"]
+    workers: tuple[Person, ...] = ctx.all("w")
+    certified = {s.person for s in ctx.all("s") if s.certified}
+    yield _indicator(
+        j.id, "community_worker_certified_share", sum(1 for w in workers if w.id in certified), len(workers)
+    )
+
+
+COMMUNITY_WORKER_CERTIFIED_SHARE = RuleDef(
+    name="targets.community_worker_certified_share",
+    doc="The share of the jurisdiction's urban and rural community workers who hold a certificate on the day judged "
+    "(an indicator to four places: certified community workers ÷ community workers; no threshold).",
+    match=(Match("j", "jurisdiction"),),
+    collect=(
+        Collect("w", "person", (Test("role", Op.IN, Param("certified_share.roles")),)),
+        Collect("s", "person_status"),
+    ),
+    emits=("finding",),
+    derive=_community_worker_certified_share,
+    params={
+        "certified_share.roles": ParamSpec(
+            "str_list", "Roles counted as community workers.", choices=tuple(r.value for r in Role)
+        )
+    },
+)
+
+
+def _report_due(ctx: Context) -> Iterator[Item]:
+    j: Jurisdiction = ctx["j"]
+    deadline = ctx.deadline
+    if deadline is None:
+        raise ValueError("a reporting duty needs a deadline in its ruleset entry")
+    yield Finding(
+        subject=j.id,
+        requirement="report_due",
+        satisfied=None,
+        actual=Decimal((deadline - ctx.period.end).days),
+        required=None,
+    )
+
+
+REPORT_DUE = RuleDef(
+    name="targets.report_due",
+    doc="A report the jurisdiction's bureau owes by the rule's deadline (actual: days from the period's last day to "
+    "the deadline, negative once it has passed; whether the report was sent is not in the facts, so satisfied is "
+    "null).",
+    match=(Match("j", "jurisdiction"),),
+    emits=("finding",),
+    derive=_report_due,
 )
