@@ -21,9 +21,9 @@ from swrules._json import dumps
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.evaluation import evaluate
+from swrules.items import Finding
 from swrules.load import FactSet, load_facts, parse_json
 from swrules.progress import ProgressLine
-from swrules.items import Finding
 from swrules.result import Result
 from swrules.rulesets import list_rulesets
 from swrules.sources import read_facts
@@ -126,9 +126,7 @@ def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     facts = _read_facts(args.file)
-    result = evaluate(
-        facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args)
-    )
+    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args))
     explanation = result.explain(args.item)
     if args.format == "json":
         out.write(dumps(explanation.to_dict()) + "\n")

@@ -137,7 +137,9 @@ def build_result(ruleset: Ruleset, period: Period, engine: str, worlds: Sequence
 class Routed(Mapping[str, Any]):
     """Derivations (``part`` 0) or objects (1) of several worlds by key: a deadline's items from their own world."""
 
-    def __init__(self, views: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], owner: Mapping[str, int], part: int):
+    def __init__(
+        self, views: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], owner: Mapping[str, int], part: int
+    ):
         self.views = views
         self.owner = owner
         self._part = part

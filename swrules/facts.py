@@ -239,7 +239,7 @@ def _opt_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> 
 def _window_end(inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     _opt_date(inst, attribute, value)
     start = inst.valid_from
-    if value is not None and start is not None and value < start:  # type: ignore[operator]
+    if value is not None and start is not None and value < start:
         raise ValueError(f"valid_until must not be before valid_from {start.isoformat()} (got {value})")
 
 

@@ -21,8 +21,8 @@ from swrules.facts import Band, CertLevel
 
 __all__ = [
     "CURRENCY",
-    "AllowanceRates",
     "OUTPUT_SECTIONS",
+    "AllowanceRates",
     "DeadlineStatus",
     "Eligibility",
     "Finding",
@@ -405,15 +405,7 @@ class Finding:
 
 
 Item: TypeAlias = (
-    Held
-    | PersonStatus
-    | PostStatus
-    | SubjectCount
-    | AllowanceRates
-    | PostGrade
-    | Eligibility
-    | Obligation
-    | Finding
+    Held | PersonStatus | PostStatus | SubjectCount | AllowanceRates | PostGrade | Eligibility | Obligation | Finding
 )
 OutputItem: TypeAlias = PostGrade | Eligibility | Obligation | Finding
 
@@ -422,7 +414,17 @@ OUTPUT_SECTIONS: Final = ("post_grades", "eligibility", "obligations", "findings
 
 ITEM_TYPES: Final[dict[str, type[Item]]] = {
     cls.TYPE: cls
-    for cls in (Held, PersonStatus, PostStatus, SubjectCount, AllowanceRates, PostGrade, Eligibility, Obligation, Finding)
+    for cls in (
+        Held,
+        PersonStatus,
+        PostStatus,
+        SubjectCount,
+        AllowanceRates,
+        PostGrade,
+        Eligibility,
+        Obligation,
+        Finding,
+    )
 }
 
 

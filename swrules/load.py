@@ -493,9 +493,7 @@ def _check_ids(
         for index, fact in facts:
             if fact.TYPE == "jurisdiction" and fact.id != (first or jurisdictions[0]):
                 other = first or jurisdictions[0]
-                problem(
-                    index, fact, f"only one jurisdiction may be described per input ({other!r} is one)", field=None
-                )
+                problem(index, fact, f"only one jurisdiction may be described per input ({other!r} is one)", field=None)
     for index, fact in facts:
         for name, target in _refs_of(type(fact)):
             value = getattr(fact, name)

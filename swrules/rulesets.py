@@ -182,9 +182,7 @@ class Ruleset:
                 file=label,
                 key="applies_until",
             )
-        return attrs.evolve(
-            self, parameters=params, parameter_sources=sources, applies_from=start, applies_until=end
-        )
+        return attrs.evolve(self, parameters=params, parameter_sources=sources, applies_from=start, applies_until=end)
 
 
 # --- finding files ---------------------------------------------------------------
@@ -473,8 +471,8 @@ class _Loader:
         emits_findings = "finding" in TEMPLATES[raw["template"]].emits
         if severity is None and emits_findings:
             raise RulesetError(
-                "is required for a rule that makes findings: binding (应、必须、不得、确保), target (力争、达到…目标) or "
-                "advisory (鼓励、推动、逐步、左右、可), from the clause's wording",
+                "is required for a rule that makes findings: binding (应、必须、不得、确保), "
+                "target (力争、达到…目标) or advisory (鼓励、推动、逐步、左右、可), from the clause's wording",
                 file=src,
                 key=f"{where}.severity",
             )

@@ -19,7 +19,6 @@ import attrs
 from swrules.engine import (
     Change,
     Derivations,
-    IncrementalRun,
     compile_programs,
     incremental,
     key_of,

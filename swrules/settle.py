@@ -33,7 +33,7 @@ from swrules.load import FactSet, load_facts, parse_json
 from swrules.period import Period
 from swrules.rulesets import Ruleset, load_ruleset
 
-__all__ = ["Payment", "Settlement", "SettlementLine", "SettlementTotal", "read_ledger", "parse_ledger", "settle"]
+__all__ = ["Payment", "Settlement", "SettlementLine", "SettlementTotal", "parse_ledger", "read_ledger", "settle"]
 
 _ZERO: Final = Decimal("0.00")
 _CENT: Final = Decimal("0.01")
@@ -223,13 +223,19 @@ def _from_csv(stream: IO[str], source: str) -> list[Payment]:
     try:
         header = next(reader, None)
         if header is None:
-            raise InputError([Problem(message="the ledger is empty (expected a header obligation,amount,paid_on)",
-                                      source=source)])
+            raise InputError(
+                [Problem(message="the ledger is empty (expected a header obligation,amount,paid_on)", source=source)]
+            )
         columns = [h.strip() for h in header]
         for name in columns:
             if name not in _FIELDS and name not in _OPTIONAL:
-                problems.append(Problem(message=f"unknown column (expected {', '.join((*_FIELDS, *_OPTIONAL))})",
-                                        source=f"{source} line 1", field=name))
+                problems.append(
+                    Problem(
+                        message=f"unknown column (expected {', '.join((*_FIELDS, *_OPTIONAL))})",
+                        source=f"{source} line 1",
+                        field=name,
+                    )
+                )
         if len(set(columns)) != len(columns):
             problems.append(Problem(message="a column appears twice", source=f"{source} line 1"))
         for name in _FIELDS:
@@ -321,7 +327,9 @@ def _element_lines(text: str) -> list[int]:
 def _one(entry: object, where: str, payments: list[Payment], problems: list[Problem]) -> None:
     """Check one payment; append it, or a problem per bad field."""
     if not isinstance(entry, Mapping):
-        problems.append(Problem(message="a payment must be an object with obligation, amount and paid_on", source=where))
+        problems.append(
+            Problem(message="a payment must be an object with obligation, amount and paid_on", source=where)
+        )
         return
     before = len(problems)
 
@@ -336,7 +344,9 @@ def _one(entry: object, where: str, payments: list[Payment], problems: list[Prob
         problem("obligation", "is required: the obligation id paid (a non-empty string)")
     amount = _amount(entry.get("amount"))
     if amount is None:
-        problem("amount", f"must be an amount in yuan with at most two decimal places (got {_shown(entry.get('amount'))})")
+        problem(
+            "amount", f"must be an amount in yuan with at most two decimal places (got {_shown(entry.get('amount'))})"
+        )
     paid_on = entry.get("paid_on")
     day: _dt.date | None = None
     if isinstance(paid_on, str) and _DATE_RE.fullmatch(paid_on.strip()):
@@ -432,6 +442,10 @@ def settle(
                 known.setdefault(name, value)
     lines = []
     for ident in sorted(set(owed) | set(paid_sum)):
+        payee: str | None
+        payer: str | None
+        kind: str | None
+        due: str | None
         if ident in owed:
             payee, payer, kind, due, amount = owed[ident]
         else:
@@ -461,9 +475,7 @@ def settle(
 _PERSON_REFS: Final = {"certificate": "holder", "exam_registration": "person", "talent_selection": "person"}
 
 
-def _inferred(
-    ident: str, owed: Mapping[str, tuple[str, str, str, str, Decimal]], facts: FactSet
-) -> dict[str, str]:
+def _inferred(ident: str, owed: Mapping[str, tuple[str, str, str, str, Decimal]], facts: FactSet) -> dict[str, str]:
     """What an obligation id no longer owed says of itself, where the ledger does not say it.
 
     Ids read ``ruleset/rule/part/…`` (``/`` and ``%`` escaped in parts): a last part ``YYYY-MM`` is the month
@@ -489,7 +501,7 @@ def _inferred(
     tail = parts[-1] if len(parts) > 3 and not _MONTH_RE.fullmatch(parts[-1]) else None
     siblings = [v for k, v in owed.items() if k.startswith(prefix) and (tail is None or k.endswith("/" + tail))]
     for index, name in ((1, "payer"), (2, "kind")):
-        values = {v[index] for v in siblings}
+        values = {str(v[index]) for v in siblings}
         if len(values) == 1:
             out[name] = values.pop()
     return out

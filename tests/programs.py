@@ -69,7 +69,7 @@ def naive(prog: Program, given: Iterable[Fact]) -> dict[str, Item]:
                             )
                             for c in rule.collect
                         }
-                        ctx = Context(prog.ruleset, rule.id, prog.period, bound, collected, rule.params)
+                        ctx = Context(prog.ruleset, rule.id, prog.frame, bound, collected, rule.params, rule.deadline)
                         for item in rule.definition.derive(ctx):
                             item = attrs.evolve(item, rule=rule.id, clause=rule.clause)
                             if item.key not in store:
@@ -97,7 +97,7 @@ def obligation(
     id_: str, payee: str, *, payer: str = "x", kind: ObligationKind = ObligationKind.TALENT_CARD
 ) -> Obligation:
     amount = None if kind is ObligationKind.TALENT_CARD else Decimal(1)
-    return Obligation(id=id_, kind=kind, payee=payee, payer=payer, amount=amount, period="2021")
+    return Obligation(id=id_, kind=kind, payee=payee, payer=payer, amount=amount, period="2021", due="2021-01")
 
 
 # -- a chain within one stratum ------------------------------------------------------------

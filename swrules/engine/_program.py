@@ -138,7 +138,9 @@ def compile_programs(
     for i, b in enumerate(bindings):
         if b.definition.reads == "snapshot":
             days.setdefault(judgment_day(b, frame), []).append(i)
-    main = [i for i, b in enumerate(bindings) if b.definition.reads != "snapshot" or judgment_day(b, frame) == frame.day]
+    main = [
+        i for i, b in enumerate(bindings) if b.definition.reads != "snapshot" or judgment_day(b, frame) == frame.day
+    ]
     programs = [compile_program(ruleset, [bindings[i] for i in main], params, frame.period, frame=frame, dated=dated)]
     for day in sorted(d for d in days if d != frame.day):
         owned = {bindings[i].id for i in days[day]}
@@ -160,7 +162,8 @@ def _with_producers(bindings: Sequence[RuleBinding], wanted: Sequence[int]) -> l
     todo = list(wanted)
     while todo:
         d = bindings[todo.pop()].definition
-        for p in (*d.match, *d.collect):
+        patterns: tuple[Match | Collect, ...] = (*d.match, *d.collect)
+        for p in patterns:
             for i in producers.get(p.type, ()):
                 if i not in chosen:
                     chosen.add(i)

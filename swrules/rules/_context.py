@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
 from datetime import date
+from typing import Any
 
 from swrules.facts import Fact, in_force
 from swrules.items import Item, obligation_id
@@ -35,7 +34,7 @@ class Context:
         self,
         ruleset: str,
         rule: str,
-        frame: TimeFrame,
+        frame: TimeFrame | Period,
         matched: Mapping[str, Value],
         collected: Mapping[str, tuple[Value, ...]],
         params: Mapping[str, Any],
@@ -44,7 +43,9 @@ class Context:
         self.ruleset = ruleset
         self.deadline = deadline  # the rule's deadline, where its ruleset entry gives one
         self.rule = rule
-        self.frame = frame
+        if isinstance(frame, Period):  # a bare period: the whole of it, judged on its last day
+            frame = TimeFrame(frame, date.min, None, frame.end)
+        self.frame: TimeFrame = frame
         self.period: Period = frame.period
         self.judged = ""
         self._matched = matched

@@ -62,7 +62,7 @@ def level_amount(ctx: Context, prefix: str, level: CertLevel) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def version_on(versions: Iterable[Organization | Community | Person], day: date) -> Organization | None | Community:
+def version_on(versions: Iterable[Organization | Community | Person], day: date) -> Organization | Community | None:
     """The version (of several versions of one entity) in force on ``day``, or None."""
     for v in versions:
         if in_force(v, day):
@@ -282,7 +282,8 @@ def _allowance_rates(ctx: Context) -> Iterator[Item]:
     posts: tuple[Post, ...] = ctx.all("q")
     communities: tuple[Community, ...] = ctx.all("c")
     changes: set[date] = set()  # days on which something the rate depends on may change
-    for obj in (*held, *posts, *communities):
+    versions: tuple[Held | Post | Community, ...] = (*held, *posts, *communities)
+    for obj in versions:
         if obj.valid_from is not None:
             changes.add(obj.valid_from)
         if obj.valid_until is not None:

@@ -77,7 +77,9 @@ def _institution_post_share(ctx: Context) -> Iterator[Item]:
     posts = ctx.all("q")
     social_work = sum(1 for q in posts if q.social_work)
     total = o.professional_posts if o.professional_posts is not None else len(posts)
-    share = Decimal(ctx.param("institutions.post_share_minimum")) - Decimal(ctx.param("institutions.post_share_tolerance"))
+    share = Decimal(ctx.param("institutions.post_share_minimum")) - Decimal(
+        ctx.param("institutions.post_share_tolerance")
+    )
     required = Decimal(total) * max(share, Decimal(0))
     yield Finding.at_least(
         subject=o.id,

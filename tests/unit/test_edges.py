@@ -108,7 +108,7 @@ def test_only_one_jurisdiction_per_input_and_the_message_points_at_the_first() -
     j1 = {"type": "jurisdiction", "id": "j1", "population": 1000}
     j2 = {**j1, "id": "j2"}
     text = _problems({"facts": [_person(), j1, j2]})
-    assert "only one jurisdiction may be described per input (facts[1] is one)" in text
+    assert "only one jurisdiction may be described per input ('j1' is one)" in text
     assert "facts[2]" in text
 
 

@@ -34,7 +34,8 @@ def rule(
 
 def compile_(*rules: RuleDef, params: dict[str, Any] | None = None, period: str = "2021-02") -> Program:
     bindings = [RuleBinding(id=f"r{i}", clause=f"c{i}", definition=r) for i, r in enumerate(rules)]
-    return compile_program("t", bindings, params or {}, Period.parse(period))
+    # No type carries a window here: what is checked is the rules' own tests (the window's are tested below).
+    return compile_program("t", bindings, params or {}, Period.parse(period), dated=frozenset())
 
 
 def where(prog: Program, index: int = 0, pattern: int = 0) -> tuple[Cond, ...]:
@@ -68,6 +69,19 @@ def test_a_list_parameter_becomes_a_tuple_of_strings_and_the_tests_after_it_are_
         Cond("community", Op.EQ, Lit(None)),
     )
     assert prog.rules[0].params == {"roles": ["a", "b"], "who": "p9", "none": None}  # what the rule reads
+
+
+def test_a_snapshot_rule_sees_what_is_in_force_on_its_day_and_a_history_rule_sees_every_version() -> None:
+    snapshot = rule("t.s", (Match("p", "person"),), collect=(Collect("h", "held"),))
+    history = RuleDef("t.h", "reads histories", (Match("p", "person"),), (), _nothing, reads="history")
+    bindings = [RuleBinding(id="s", clause="c", definition=snapshot), RuleBinding(id="h", clause="c", definition=history)]
+    window = (Cond("valid_from", Op.LE, Lit("2021-02-28")), Cond("valid_until", Op.GE, Lit("2021-02-28")))
+    prog = compile_program("t", bindings, {}, Period(2021, 2), dated=frozenset({"person", "held"}))
+    assert where(prog, 0) == window and prog.rules[0].collect[0].where == window
+    assert where(prog, 1) == ()
+    only_held = compile_program("t", bindings, {}, Period(2021, 2), dated=frozenset({"held"}))
+    assert where(only_held, 0) == () and only_held.rules[0].collect[0].where == window
+    assert prog.rules[0].judged == "2021-02-28" and prog.rules[1].judged == ""
 
 
 def _error(*rules: RuleDef, params: dict[str, Any] | None = None) -> RulesetError:

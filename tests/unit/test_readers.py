@@ -28,8 +28,8 @@ from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 def _objects() -> list[Any]:
     facts = generate(120, seed=7)
     objects: list[Any] = list(load_facts(facts))
-    for ruleset in ("dingnan-2020", "xx-county-2023"):
-        result = swrules.evaluate(facts, ruleset=ruleset, period="2021", engine="native")
+    for ruleset, period in (("dingnan-2020", "2021"), ("xx-county-2023", "2023")):
+        result = swrules.evaluate(facts, ruleset=ruleset, period=period, engine="native")
         objects += list(result.intermediate) + list(result.items())
     objects.append(SubjectCount(subject="c1", what="certified", count=3))
     return objects

@@ -21,12 +21,12 @@ from swrules.engine import _incremental, _match
 from swrules.facts import FACT_TYPES, Band, CertLevel, Jurisdiction
 from swrules.items import ITEM_TYPES, Finding, PersonStatus, PostGrade, PostStatus
 from swrules.period import Period
-from swrules.rules import TEMPLATES, _discover, rewards
+from swrules.rules import TEMPLATES, _discover
 from swrules.rules._context import Context
 from swrules.rules._ir import Collect, Lit, Match, Op, Param, Ref, RuleDef, describe
 from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 from swrules.rules.grades import grade_of
-from swrules.rules.rewards import allowance_cutoff
+from swrules.rules.rewards import month_amount
 from swrules.rules.targets import _total
 
 # -- the registry -------------------------------------------------------------------
@@ -148,26 +148,21 @@ def test_post_grades_and_post_statuses_carry_the_holder_and_organization(engine:
 # -- rewards ------------------------------------------------------------------------------
 
 
-def test_the_allowance_cut_off_is_the_months_last_day_or_the_day_before_it() -> None:
-    march = Period(2021, 3)
-    assert allowance_cutoff(march, "month_obtained") == date(2021, 3, 31)
-    assert allowance_cutoff(march, "month_after_obtained") == date(2021, 2, 28)
-    assert allowance_cutoff(Period(2021, 1), "month_after_obtained") == date(2020, 12, 31)
-
-
-def test_an_allowance_schedule_lists_each_month_with_its_cut_off_and_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rewards, "_SCHEDULES", {})
-    year = Period(2024)
-    first = rewards._schedule(year, "month_after_obtained")
-    assert first[:3] == (
-        ("2024-01", date(2023, 12, 31)),
-        ("2024-02", date(2024, 1, 31)),
-        ("2024-03", date(2024, 2, 29)),
-    )
-    assert len(first) == 12 and first[-1] == ("2024-12", date(2024, 11, 30))
-    assert rewards._schedule(year, "month_after_obtained") == first
-    assert rewards._schedule(year, "month_obtained")[1] == ("2024-02", date(2024, 2, 29))
-    assert rewards._schedule(Period(2024, 2), "month_obtained") == (("2024-02", date(2024, 2, 29)),)
+def test_a_month_is_read_whole_by_its_end_or_start_or_prorated() -> None:
+    june = Period(2021, 6)
+    # 100 a month to the 14th, 150 from the 15th: an upgrade mid-month
+    split = [(date(2021, 1, 1), date(2021, 6, 14), Decimal(100)), (date(2021, 6, 15), date(2021, 12, 31), Decimal(150))]
+    assert month_amount(june, split, "whole_month")[0] == Decimal(100)
+    assert month_amount(june, split, "month_end")[0] == Decimal(150)
+    assert month_amount(june, split, "month_start")[0] == Decimal(100)
+    assert month_amount(june, split, "prorated")[0] == Decimal("126.67")  # (14 × 100 + 16 × 150) / 30
+    # earned from the 2nd only: no whole month, but the last day and the prorated share count
+    late = [(date(2021, 6, 2), date(2021, 6, 30), Decimal(100))]
+    assert month_amount(june, late, "whole_month")[0] == 0
+    assert month_amount(june, late, "month_start")[0] == 0
+    assert month_amount(june, late, "month_end")[0] == Decimal(100)
+    assert month_amount(june, late, "prorated")[0] == Decimal("96.67")
+    assert month_amount(june, [], "whole_month") == (Decimal(0), "2021-06: every day of the month")
 
 
 # -- targets ------------------------------------------------------------------------------
