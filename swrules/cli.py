@@ -25,7 +25,7 @@ from swrules.items import Finding
 from swrules.load import FactSet, load_facts, parse_json
 from swrules.progress import ProgressLine
 from swrules.result import Result
-from swrules.rulesets import list_rulesets
+from swrules.rulesets import list_rulesets, load_ruleset
 from swrules.sources import read_facts
 
 __all__ = ["main"]
@@ -137,7 +137,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     ruleset = args.ruleset or "dingnan-2020"
-    period = args.period or "2021"
+    period = args.period or _demo_year(load_ruleset(ruleset))
     path = _example_path(ruleset)
     if not path.is_file():
         path = _example_path("dingnan-2020")
@@ -165,6 +165,16 @@ def _cmd_settle(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(settlement.to_text())
     return 0
+
+
+def _demo_year(ruleset: Any) -> str:
+    """The last whole year the ruleset's window reaches the end of, else the year after it starts."""
+    if ruleset.applies_until is None:
+        return str(ruleset.applies_from.year + 1)
+    year = ruleset.applies_until.year if ruleset.applies_until.month == 12 and ruleset.applies_until.day == 31 else (
+        ruleset.applies_until.year - 1
+    )
+    return str(max(year, ruleset.applies_from.year))
 
 
 def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:

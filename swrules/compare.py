@@ -183,7 +183,7 @@ def _grouped(changes: list[ItemChange]) -> list[tuple[ItemChange, ItemChange, in
 
 
 def _without_period(c: ItemChange) -> dict[str, Any]:
-    return {k: v for k, v in (c.new or c.old or {}).items() if k != "period"}
+    return {k: v for k, v in (c.new or c.old or {}).items() if k not in ("period", "due")}
 
 
 def _show(value: Any) -> str:

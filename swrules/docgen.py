@@ -190,12 +190,14 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
     lines += [
         "## Rules",
         "",
-        "| Rule | Template | Clause | Defined in | Assumptions |",
-        "| --- | --- | --- | --- | ---: |",
+        "| Rule | Template | Clause | Reads | Severity | Deadline | Defined in | Assumptions |",
+        "| --- | --- | --- | --- | --- | --- | --- | ---: |",
     ]
     for spec in r.rules:
         lines.append(
             f"| [`{spec.id}`](#rule-{spec.id}) | `{spec.template}` | `{_cell(spec.clause)}` "
+            f"| {spec.definition.reads} | {spec.severity.value if spec.severity else '—'} "
+            f"| {spec.deadline.isoformat() if spec.deadline else '—'} "
             f"| {_layer(spec.source)} | {len(spec.assumptions)} |"
         )
     lines.append("")
@@ -245,6 +247,13 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
         f"- Template: `{spec.template}` — {_inline(definition.doc)}",
         f"- Clause: `{_inline(spec.clause)}`",
         f"- Emits: {', '.join(definition.emits) or '—'}",
+        f"- Reads: {_READS[definition.reads]}",
+        *([f"- Severity: {spec.severity.value}"] if spec.severity else []),
+        *(
+            [f"- Deadline: {spec.deadline.isoformat()} (judged on it once a period reaches it; progress before)"]
+            if spec.deadline
+            else []
+        ),
         f"- Defined in: {_layer(spec.source)}",
         "",
         "Original text:",
@@ -274,6 +283,12 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
                 lines.append(f"  - Switched by `{a.parameter}` (now {_value_inline(r.parameters.get(a.parameter))})")
         lines.append("")
     return lines
+
+
+_READS = {
+    "snapshot": "a snapshot — the facts in force on the period's last day (or the deadline)",
+    "history": "histories — every version of the facts; each item is judged on its own day",
+}
 
 
 def _all_params(r: Ruleset) -> dict[str, tuple[str, str, list[str]]]:

@@ -38,6 +38,7 @@ class Explanation:
     facts: tuple[Mapping[str, Any], ...]
     collected: Mapping[str, tuple[str, ...]]
     premises: tuple[Explanation, ...]
+    judged: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class Explanation:
             "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
             "facts": [dict(f) for f in self.facts],
             "collected": {k: list(v) for k, v in self.collected.items()},
+            "judged": self.judged,
             "premises": [p.to_dict() for p in self.premises],
         }
 
@@ -67,6 +69,8 @@ class Explanation:
             lines.append(f"{pad}          {line}")
         for i, line in enumerate(textwrap.wrap(self.reading, 76)):
             lines.append(f"{pad}  {'reading' if i == 0 else '       '} {line}")
+        if self.judged:
+            lines.append(f"{pad}  judged  {self.judged}")
         for a in self.assumptions:
             lines.append(f"{pad}  assumes {a['id']}: {a['statement']}")
         for name, value in self.parameters.items():
@@ -110,9 +114,10 @@ def explain(
         else:
             facts.append({"alias": alias, "key": premise, "fact": fact_to_dict(obj)})
     if depth > 0:  # derived items a rule counted are premises too (the first few of a large collection)
+        matched = {key for _, key in d.matched}
         for _alias, keys in d.collected:
             for premise in keys[:COLLECTED_PREMISES]:
-                if premise in derivations:
+                if premise in derivations and premise not in matched:
                     premises.append(explain(premise, ruleset, derivations, objects, depth=depth - 1))
     return Explanation(
         key=key,
@@ -136,13 +141,29 @@ def explain(
         facts=tuple(facts),
         collected=dict(d.collected),
         premises=tuple(premises),
+        judged=_judged(d.judged),
     )
+
+
+def _judged(note: str) -> str:
+    """How a derivation was judged, in words: a bare ISO day is the day whose facts decided it."""
+    if len(note) == 10 and note[4] == "-" and note[7] == "-":
+        return f"on {note}, from the facts in force that day"
+    return note
 
 
 def _item_dict(obj: Any) -> dict[str, Any]:
     if hasattr(obj, "to_dict"):
         return dict(obj.to_dict())
-    return {a.name: plain(getattr(obj, a.name)) for a in attrs.fields(type(obj))}
+    out: dict[str, Any] = {}
+    for a in attrs.fields(type(obj)):
+        value = getattr(obj, a.name)
+        if a.name in ("rule", "clause") or (value is None and a.name in ("valid_from", "valid_until")):
+            continue
+        if a.name == "segments":
+            value = [f"{start.isoformat()}..{end.isoformat()}: {rate}" for start, end, rate in value]
+        out[a.name] = plain(value)
+    return out
 
 
 def _jsonable(value: Any) -> Any:

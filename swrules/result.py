@@ -90,17 +90,31 @@ class Result:
         return sorted(self._derivations)
 
     def get(self, key: str) -> Item:
-        """The derived item with this key (``post_grade/P1``, an obligation id, …)."""
-        if key not in self._derivations:
-            raise ItemNotFoundError(f"no derived item {key!r} in this result{_hint(key, self._derivations)}")
-        item: Item = self._objects[key]
+        """The derived item with this key (``post_grade/P1``, an obligation id, …).
+
+        A finding with a deadline has it in its key (``finding/community_staffing/c1@2021-12-31``); its key
+        without the deadline finds it too when one finding alone has it.
+        """
+        item: Item = self._objects[self._resolve(key)]
         return item
+
+    def _resolve(self, key: str) -> str:
+        if key in self._derivations:
+            return key
+        if key.startswith("finding/") and "@" not in key:
+            dated = [k for k in self._derivations if k.startswith(key + "@")]
+            if len(dated) == 1:
+                return dated[0]
+        raise ItemNotFoundError(f"no derived item {key!r} in this result{_hint(key, self._derivations)}")
 
     def explain(self, item: Item | str, *, depth: int = 8) -> Explanation:
         """Why ``item`` (an item of this result, or its key) was derived."""
-        key = item if isinstance(item, str) else item.key
-        self.get(key)
-        return explain(key, self.ruleset, self._derivations, self._objects, depth=depth)
+        key = self._resolve(item if isinstance(item, str) else item.key)
+        derivations, objects = self._derivations, self._objects
+        world_of = getattr(derivations, "world_of", None)
+        if world_of is not None and world_of(key):  # judged on a deadline: explained from that day's program
+            derivations, objects = derivations.views[world_of(key)]  # type: ignore[attr-defined]
+        return explain(key, self.ruleset, derivations, objects, depth=depth)
 
 
 def _hint(word: str, choices: Mapping[str, Any]) -> str:

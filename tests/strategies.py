@@ -28,14 +28,95 @@ money = st.integers(0, 500_000).map(lambda fen: f"{fen // 100}.{fen % 100:02d}")
 years = st.integers(2018, 2023)
 
 
+#: A year in each shipped ruleset's window, for tests that need one period that works everywhere it is used.
+TYPICAL_YEAR = {"dingnan-2020": "2021", "zhejiang-2019": "2021", "xx-county-2023": "2023"}
+#: Periods within each ruleset's window (years and months, the window's edges among them).
+PERIODS = {
+    "dingnan-2020": ("2020", "2021", "2022", "2021-01", "2021-04", "2021-12", "2020-01"),
+    "zhejiang-2019": ("2019", "2020", "2021", "2022", "2019-06", "2022-12", "2021-03"),
+    "xx-county-2023": ("2023", "2024", "2023-08", "2023-12", "2024-01", "2023-09"),
+}
+#: A window wide enough for any period the populations care about, for properties that sweep years.
+WIDE = {"applies_from": "2015-01-01", "applies_until": "none"}
+
+
+def periods_of(ruleset: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(PERIODS[ruleset])
+
+
 @st.composite
-def populations(draw: st.DrawFn, *, max_persons: int = 8) -> list[dict[str, Any]]:
-    """A consistent population: every reference resolves, ids are unique, dates plausible."""
+def populations(draw: st.DrawFn, *, max_persons: int = 8, histories: bool = False) -> list[dict[str, Any]]:
+    """A consistent population: every reference resolves, ids are unique, dates plausible.
+
+    With ``histories``, some persons change role, community or organization on a day, some posts change holder or
+    fall vacant, some certificates' registration lapses or starts: the second version of each is its own fact
+    with the same id, their windows meeting on that day.
+    """
+    facts = draw(_population(max_persons))
+    if histories:
+        facts = draw(_with_histories(facts))
+    return facts
+
+
+_CHANGES = {
+    "person": ("role", "community", "organization", "leader", "full_time"),
+    "post": ("holder", "social_work", "organization"),
+    "certificate": ("registered",),
+    "organization": ("kind", "community_level", "public_benefit"),
+    "community": ("kind", "township"),
+}
+
+
+@st.composite
+def _with_histories(draw: st.DrawFn, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = {t: [f["id"] for f in facts if f["type"] == t] for t in ("person", "community", "organization")}
+    out: list[dict[str, Any]] = []
+    for fact in facts:
+        fields = _CHANGES.get(fact["type"])
+        if fields is None or not draw(st.integers(0, 2)) == 0:
+            out.append(fact)
+            continue
+        day = date.fromisoformat(draw(st.one_of(dates, edge_dates)))
+        later = dict(fact)
+        name = draw(st.sampled_from(fields))
+        later[name] = draw(_another_value(fact["type"], name, ids))
+        if later.get(name) is None:
+            del later[name]
+        out.append({**fact, "valid_until": (day - timedelta(days=1)).isoformat()})
+        out.append({**later, "valid_from": day.isoformat()})
+    return out
+
+
+def _another_value(fact_type: str, name: str, ids: dict[str, list[str]]) -> st.SearchStrategy[Any]:
+    if name == "role":
+        return st.sampled_from(ROLES)
+    if name == "kind":
+        return st.sampled_from(("urban", "rural") if fact_type == "community" else ORG_KINDS)
+    if name in ("community", "organization", "holder"):
+        pool = ids["person" if name == "holder" else name]
+        return st.one_of(st.none(), st.sampled_from(pool)) if pool else st.none()
+    if name == "township":
+        return st.sampled_from(("t1", "t2", None))
+    return st.booleans()
+
+
+def split(facts: list[dict[str, Any]], index: int, day: str) -> list[dict[str, Any]]:
+    """``facts`` with fact ``index`` (undated) cut in two versions at ``day``, every field the same."""
+    fact = facts[index]
+    before = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    return [*facts[:index], {**fact, "valid_until": before}, {**fact, "valid_from": day}, *facts[index + 1 :]]
+
+
+@st.composite
+def _population(draw: st.DrawFn, max_persons: int) -> list[dict[str, Any]]:
     facts: list[dict[str, Any]] = []
     n_comm = draw(st.integers(1, 4))
     communities = [f"c{i}" for i in range(n_comm)]
     for c in communities:
-        facts.append({"type": "community", "id": c, "kind": draw(st.sampled_from(("urban", "rural")))})
+        community: dict[str, Any] = {"type": "community", "id": c, "kind": draw(st.sampled_from(("urban", "rural")))}
+        if draw(st.booleans()):
+            community["township"] = draw(st.sampled_from(("t1", "t2")))
+        facts.append(community)
     n_org = draw(st.integers(1, 4))
     orgs = [f"o{i}" for i in range(n_org)]
     for o in orgs:
@@ -44,6 +125,10 @@ def populations(draw: st.DrawFn, *, max_persons: int = 8) -> list[dict[str, Any]
             org["primarily_social_work"] = True
         if draw(st.booleans()):
             org["professional_posts"] = draw(st.integers(0, 20))
+        if draw(st.booleans()):
+            org["community_level"] = True
+        if not draw(st.integers(0, 4)):
+            org["public_benefit"] = False
         facts.append(org)
     n_person = draw(st.integers(0, max_persons))
     persons = [f"p{i}" for i in range(n_person)]

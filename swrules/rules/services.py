@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 
 from swrules.facts import Organization, Person, Role, ServiceProject, Training
-from swrules.items import Finding, Item, PersonStatus
+from swrules.items import Finding, Held, Item
 from swrules.rules._context import Context
 from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 
@@ -47,10 +47,10 @@ PERSONNEL_COST_CAP = RuleDef(
 
 def _project_credentials(ctx: Context) -> Iterator[Item]:
     s: ServiceProject = ctx["s"]
-    statuses: dict[str, PersonStatus] = {ps.person: ps for ps in ctx.all("ps")}
+    held: tuple[Held, ...] = ctx.all("h")
     for person in sorted(set(s.social_workers)):
-        status = statuses[person]
-        met = int(status.certified) + int(status.registered)
+        mine = [h for h in held if h.person == person]
+        met = int(bool(mine)) + int(any(h.registered for h in mine))
         yield Finding(
             subject=s.id,
             requirement="project_social_worker_credentials",
@@ -66,7 +66,7 @@ PROJECT_CREDENTIALS = RuleDef(
     doc="Everyone serving as a social worker in a government-purchased project holds the certificate and is "
     "registered (actual: credentials met of the two — a certificate held, a certificate registered).",
     match=(Match("s", "service_project", (Test("government_purchased", Op.EQ, Lit(True)),)),),
-    collect=(Collect("ps", "person_status", (Test("person", Op.IN, Ref("s", "social_workers")),)),),
+    collect=(Collect("h", "held", (Test("person", Op.IN, Ref("s", "social_workers")),)),),
     emits=("finding",),
     derive=_project_credentials,
 )

@@ -213,6 +213,7 @@ def test_totals_over_100000_obligations_are_exact_to_the_fen() -> None:
             payee="p",
             payer="f",
             amount=Decimal(f) / 100,
+            due="2021-01",
             period="2021-01",
         )
         for i, f in enumerate(fens)

@@ -286,7 +286,7 @@ def test_a_file_named_twice_runs_once_and_folders_are_searched_recursively(tmp_p
 
 
 def test_an_expectation_against_an_empty_section_says_so(tmp_path: Path) -> None:
-    body = ALLOWANCE_CASE.format(ruleset="dingnan-2020").replace('period = "2021-05"', 'period = "2018-05"')
+    body = ALLOWANCE_CASE.format(ruleset="dingnan-2020").replace('period = "2021-05"', 'period = "2020-05"')
     results = run_file(_write(tmp_path, body))
     assert not results[0].passed
     assert "(obligations holds 0 items, none agreeing on any of these fields)" in results[0].failures[0]

@@ -56,10 +56,13 @@ def test_explain_an_obligation(fmt: str) -> None:
     if fmt == "json":
         doc = json.loads(out, parse_float=Decimal)
         assert doc["clause"] == "dn2020.s3.2.allowance"
-        assert doc["parameters"]["allowance.assistant"] == Decimal("100.00")
-        assert [p["key"] for p in doc["premises"]] == ["held/k03", "held/k32"]
+        assert doc["premises"][0]["parameters"]["allowance.assistant"] == Decimal("100.00")
+        assert [p["key"] for p in doc["premises"]] == ["allowance_rates/p05"]
+        assert [p["key"] for p in doc["premises"][0]["premises"]] == ["held/k03", "held/k32"]
+        assert doc["judged"] == "2021-04: every day of the month"
     else:
-        assert "对取得国家社会工作者职业水平证书的社区工作者" in out and "allowance-from-the-month-after" in out
+        assert "对取得国家社会工作者职业水平证书的社区工作者" in out and "allowance-for-whole-months" in out
+        assert "judged  2021-04: every day of the month" in out
 
 
 def test_explain_an_unknown_item_names_it_and_exits_2() -> None:

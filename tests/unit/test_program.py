@@ -74,7 +74,10 @@ def test_a_list_parameter_becomes_a_tuple_of_strings_and_the_tests_after_it_are_
 def test_a_snapshot_rule_sees_what_is_in_force_on_its_day_and_a_history_rule_sees_every_version() -> None:
     snapshot = rule("t.s", (Match("p", "person"),), collect=(Collect("h", "held"),))
     history = RuleDef("t.h", "reads histories", (Match("p", "person"),), (), _nothing, reads="history")
-    bindings = [RuleBinding(id="s", clause="c", definition=snapshot), RuleBinding(id="h", clause="c", definition=history)]
+    bindings = [
+        RuleBinding(id="s", clause="c", definition=snapshot),
+        RuleBinding(id="h", clause="c", definition=history),
+    ]
     window = (Cond("valid_from", Op.LE, Lit("2021-02-28")), Cond("valid_until", Op.GE, Lit("2021-02-28")))
     prog = compile_program("t", bindings, {}, Period(2021, 2), dated=frozenset({"person", "held"}))
     assert where(prog, 0) == window and prog.rules[0].collect[0].where == window

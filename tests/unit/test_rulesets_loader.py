@@ -43,11 +43,13 @@ def _load(tmp_path: Path, text: str, base: str = BASE) -> swrules.Ruleset:
         ('allowance.assistant = "100.00"', 'allowance.assistant = "1e30"', "parameters.allowance.assistant"),
         ('allowance.assistant = "100.00"', "", "allowance.assistant"),
         (
-            'allowance.first_month = "month_after_obtained"',
-            'allowance.first_month = "someday"',
-            "allowance.first_month",
+            'allowance.month_rule = "whole_month"',
+            'allowance.month_rule = "someday"',
+            "allowance.month_rule",
         ),
-        ('allowance.first_month = "month_after_obtained"', "allowance.first_month = 3", "allowance.first_month"),
+        ('allowance.first_month = "2021-01"', "allowance.first_month = 3", "allowance.first_month"),
+        ('allowance.first_month = "2021-01"', 'allowance.first_month = "2021-13"', "allowance.first_month"),
+        ('exam_expense.due_month = 6', "exam_expense.due_month = 13", "exam_expense.due_month"),
         (
             'allowance.certified_roles = ["community_worker"]',
             'allowance.certified_roles = ["wizard"]',
@@ -173,7 +175,7 @@ def test_shipped_rulesets_are_listed_with_their_sources() -> None:
     rs = load_ruleset("dingnan-2020")
     assert rs.sources[0].endswith("national-grades.toml") and rs.sources[-1].endswith("dingnan-2020.toml")
     assert rs.rule("exam-reward").clause == "dn2020.s3.1.exam-reward"
-    assert {a.id for _, a in rs.assumptions()} >= {"allowance-from-the-month-after", "three-or-more"}
+    assert {a.id for _, a in rs.assumptions()} >= {"allowance-for-whole-months", "three-or-more"}
     with pytest.raises(LookupError):
         rs.rule("no-such-rule")
 

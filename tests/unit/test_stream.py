@@ -39,6 +39,7 @@ def test_each_event_is_answered_with_what_it_changed() -> None:
             "amount": "2000.00",
             "currency": "CNY",
             "period": "2021",
+            "due": "2021-05",
             "rule": "exam-reward",
             "clause": "dn2020.s3.1.exam-reward",
         }
