@@ -28,12 +28,21 @@ class Period:
 
     year: int
     month: int | None = None
+    # Worked out once: a year's run asks every month for its days many thousand times.
+    start: date = attrs.field(init=False, eq=False, order=False, repr=False)
+    end: date = attrs.field(init=False, eq=False, order=False, repr=False)
+    _text: str = attrs.field(init=False, eq=False, order=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not 1900 <= self.year <= 2999:
             raise PeriodError(f"period year must be between 1900 and 2999 (got {self.year})")
         if self.month is not None and not 1 <= self.month <= 12:
             raise PeriodError(f"period month must be 01 to 12 (got {self.month:02d})")
+        month = self.month or 12
+        object.__setattr__(self, "start", date(self.year, self.month or 1, 1))
+        object.__setattr__(self, "end", date(self.year, month, calendar.monthrange(self.year, month)[1]))
+        text = f"{self.year:04d}" if self.month is None else f"{self.year:04d}-{self.month:02d}"
+        object.__setattr__(self, "_text", text)
 
     @classmethod
     def parse(cls, text: str | Period) -> Period:
@@ -57,15 +66,6 @@ class Period:
     def is_month(self) -> bool:
         return self.month is not None
 
-    @property
-    def start(self) -> date:
-        return date(self.year, self.month or 1, 1)
-
-    @property
-    def end(self) -> date:
-        month = self.month or 12
-        return date(self.year, month, calendar.monthrange(self.year, month)[1])
-
     def months(self) -> tuple[Period, ...]:
         """The months the period covers: itself for a month, twelve for a year."""
         if self.month is not None:
@@ -76,7 +76,7 @@ class Period:
         return found
 
     def __str__(self) -> str:
-        return f"{self.year:04d}" if self.month is None else f"{self.year:04d}-{self.month:02d}"
+        return self._text
 
 
 @attrs.frozen
@@ -92,6 +92,15 @@ class TimeFrame:
     window_from: date
     window_until: date | None
     day: date
+    #: The months of the period in which something may fall due: those the ruleset's window touches.
+    due_months: tuple[Period, ...] = attrs.field(init=False, eq=False, repr=False)
+    #: The same months as ``YYYY-MM`` text.
+    due_keys: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        due = tuple(m for m in self.period.months() if self.covers(m))
+        object.__setattr__(self, "due_months", due)
+        object.__setattr__(self, "due_keys", frozenset(str(m) for m in due))
 
     @classmethod
     def of(cls, period: Period, window_from: date, window_until: date | None) -> TimeFrame:
@@ -100,11 +109,6 @@ class TimeFrame:
 
     def at(self, day: date) -> TimeFrame:
         return TimeFrame(self.period, self.window_from, self.window_until, day)
-
-    @property
-    def due_months(self) -> tuple[Period, ...]:
-        """The months of the period in which something may fall due: those the ruleset's window touches."""
-        return tuple(m for m in self.period.months() if self.covers(m))
 
     def covers(self, month: Period) -> bool:
         """Whether the ruleset applies on some day of ``month``."""

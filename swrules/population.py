@@ -4,8 +4,11 @@
 50 persons per community (three in five communities rural), organizations of
 every kind, certificates for about a third of the people with plausible dates
 and upgrades, posts (some vacant), exam registrations, trainings, service
-projects, talent selections and one jurisdiction. The same ``n`` and ``seed``
-always give the same facts, in the same order.
+projects, talent selections and one jurisdiction. With ``histories`` (a share of
+persons, 0 to 1), people change during the year: a community worker leaves
+community work, a person moves to another community, a post falls vacant —
+each change a second version of the fact from its day on. The same ``n``,
+``seed`` and ``histories`` always give the same facts, in the same order.
 """
 
 from __future__ import annotations
@@ -39,15 +42,27 @@ def _money(rng: random.Random, low: int, high: int) -> str:
     return f"{rng.randrange(low, high)}.{rng.randrange(100):02d}"
 
 
-def iter_facts(n_persons: int, *, seed: int = 0, year: int = 2021) -> Iterator[dict[str, Any]]:
+def _changed(fact: dict[str, Any], day: date, **changes: Any) -> Iterator[dict[str, Any]]:
+    """``fact`` until the day before ``day``, then a version with ``changes`` (a None value drops the field)."""
+    yield {**fact, "valid_until": (day - timedelta(days=1)).isoformat()}
+    later = {k: v for k, v in {**fact, **changes}.items() if v is not None}
+    yield {**later, "valid_from": day.isoformat()}
+
+
+def iter_facts(
+    n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0
+) -> Iterator[dict[str, Any]]:
     """The facts of a population of ``n_persons``, one dict at a time."""
     rng = random.Random(f"swrules-population/{seed}/{n_persons}/{year}")
+    # A generator of its own for the histories, so the rest of the population is the same with or without them.
+    hrng = random.Random(f"swrules-population/{seed}/{n_persons}/{year}/histories")
+    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
     n_comm = max(1, n_persons // 50)
     n_org_groups = max(1, n_persons // 200)
     yield {"type": "jurisdiction", "id": "county", "population": max(1, n_persons * 300)}
     communities = [f"c{i:05d}" for i in range(n_comm)]
     for i, c in enumerate(communities):
-        yield {"type": "community", "id": c, "kind": "urban" if i % 5 < 2 else "rural"}
+        yield {"type": "community", "id": c, "kind": "urban" if i % 5 < 2 else "rural", "township": f"t{i // 10:04d}"}
     institutions, agencies, csos, towns = [], [], [], []
     for g in range(n_org_groups):
         inst = f"o-inst-{g:05d}"
@@ -57,6 +72,8 @@ def iter_facts(n_persons: int, *, seed: int = 0, year: int = 2021) -> Iterator[d
         if primarily:
             org["primarily_social_work"] = True
             org["professional_posts"] = rng.randrange(5, 30)
+        if g % 2 == 1:
+            org["community_level"] = True  # a community public institution (社区事业单位)
         yield org
         agency = f"o-agency-{g:05d}"
         agencies.append(agency)
@@ -93,7 +110,14 @@ def iter_facts(n_persons: int, *, seed: int = 0, year: int = 2021) -> Iterator[d
         if org_id is not None:
             person["organization"] = org_id
             staff_of.setdefault(org_id, []).append(pid)
-        yield person
+        if histories and hrng.random() < histories:
+            day = date.fromisoformat(_day(hrng, year_start + timedelta(days=1), year_end))
+            if role == "community_worker" and hrng.random() < 0.5:
+                yield from _changed(person, day, role="other", community=None)  # leaves community work
+            else:
+                yield from _changed(person, day, community=communities[hrng.randrange(n_comm)])  # moves
+        else:
+            yield person
         if rng.random() < 0.35:
             obtained = _day(rng, first_day, last_day)
             yield {
@@ -126,7 +150,10 @@ def iter_facts(n_persons: int, *, seed: int = 0, year: int = 2021) -> Iterator[d
                 post["community"] = person["community"]
             if rng.random() < 0.1:
                 post["social_work"] = False
-            yield post
+            if histories and hrng.random() < histories:
+                yield from _changed(post, date.fromisoformat(_day(hrng, year_start, year_end)), holder=None)  # vacated
+            else:
+                yield post
             post_no += 1
         if rng.random() < 0.08:
             yield {
@@ -172,16 +199,18 @@ def iter_facts(n_persons: int, *, seed: int = 0, year: int = 2021) -> Iterator[d
         }
 
 
-def generate(n_persons: int, *, seed: int = 0, year: int = 2021) -> list[dict[str, Any]]:
+def generate(n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0) -> list[dict[str, Any]]:
     """The whole population as a list of fact dicts."""
-    return list(iter_facts(n_persons, seed=seed, year=year))
+    return list(iter_facts(n_persons, seed=seed, year=year, histories=histories))
 
 
-def write_jsonl(path: str | Path, n_persons: int, *, seed: int = 0, year: int = 2021) -> int:
+def write_jsonl(
+    path: str | Path, n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0
+) -> int:
     """Write the population as JSON Lines (one fact per line); returns the number of facts."""
     count = 0
     with open(path, "w", encoding="utf-8") as fh:
-        for fact in iter_facts(n_persons, seed=seed, year=year):
+        for fact in iter_facts(n_persons, seed=seed, year=year, histories=histories):
             fh.write(json.dumps(fact, ensure_ascii=False, separators=(",", ":")) + "\n")
             count += 1
     return count

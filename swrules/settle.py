@@ -423,14 +423,17 @@ def settle(
     fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
     payments = read_ledger(paid) if isinstance(paid, (str, Path)) else parse_ledger(paid)
     owed: dict[str, tuple[str, str, str, str, Decimal]] = {}
+    seen: dict[str, tuple[str, str, str, str, Decimal]] = {}  # in-kind benefits too: what ids of a rule look like
     first = the_ruleset.applies_from.year
     last = month.year if the_ruleset.applies_until is None else min(month.year, the_ruleset.applies_until.year)
     for year in range(first, last + 1):
         result = evaluate(fact_set, ruleset=the_ruleset, period=str(year), engine=engine, timeout=timeout)
         for ob in result.obligations:
-            if ob.amount is None or ob.due > str(month):
+            if ob.due > str(month):
                 continue
-            owed[ob.id] = (ob.payee, ob.payer, ob.kind.value, ob.due, ob.amount)
+            seen[ob.id] = (ob.payee, ob.payer, ob.kind.value, ob.due, ob.amount or _ZERO)
+            if ob.amount is not None:
+                owed[ob.id] = seen[ob.id]
     paid_sum: dict[str, Decimal] = {}
     told: dict[str, dict[str, str]] = {}
     for p in payments:
@@ -448,8 +451,11 @@ def settle(
         due: str | None
         if ident in owed:
             payee, payer, kind, due, amount = owed[ident]
+        elif ident in seen:  # an in-kind benefit due now: nothing in money is owed for it
+            payee, payer, kind, due, _ = seen[ident]
+            amount = _ZERO
         else:
-            said = {**_inferred(ident, owed, fact_set), **told.get(ident, {})}
+            said = {**_inferred(ident, seen, fact_set), **told.get(ident, {})}
             payee, payer, kind, due, amount = (
                 said.get("payee"),
                 said.get("payer"),

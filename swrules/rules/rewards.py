@@ -119,7 +119,7 @@ def _exam_reward(ctx: Context) -> Iterator[Item]:
         return  # another version of the certificate's record is the one in force on the day obtained
     year = day.year
     due = _month_of(day) if ctx.param("exam_reward.due") == "month_obtained" else Period(year, 12)
-    if due not in ctx.frame.due_months:
+    if str(due) not in ctx.frame.due_keys:
         return
     if not encouraged(ctx, p, ctx.all("o"), day):
         return
@@ -188,7 +188,7 @@ def _exam_expense(ctx: Context) -> Iterator[Item]:
     r: ExamRegistration = ctx["r"]
     p: Person = ctx["p"]
     due = Period(r.year, ctx.param("exam_expense.due_month"))
-    if due not in ctx.frame.due_months:
+    if str(due) not in ctx.frame.due_keys:
         return
     day = due.end
     if not (in_force(r, day) and in_force(p, day)):
@@ -288,25 +288,27 @@ def _allowance_rates(ctx: Context) -> Iterator[Item]:
             changes.add(obj.valid_from)
         if obj.valid_until is not None:
             changes.add(obj.valid_until + _ONE_DAY)
+    # The months in which something may fall due run without a gap (the period's, within the ruleset's window);
+    # the rate is worked out once for each stretch between two days on which something it depends on changes.
+    since: str = ctx.param("allowance.first_month")
+    months = [m for m in ctx.frame.due_months if str(m) >= since]
     segments: list[tuple[date, date, Decimal]] = []
-    since = Period.parse(ctx.param("allowance.first_month"))
-    for month in ctx.frame.due_months:
-        if month < since:
+    if not months:
+        return
+    first = months[0].start if p.valid_from is None or p.valid_from < months[0].start else p.valid_from
+    last = months[-1].end if p.valid_until is None or p.valid_until > months[-1].end else p.valid_until
+    if first > last:
+        return
+    starts = sorted({first, *(d for d in changes if first < d <= last)})
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - _ONE_DAY if i + 1 < len(starts) else last
+        rate = _daily_rate(ctx, p, start, held, posts, communities)
+        if not rate:
             continue
-        first = month.start if p.valid_from is None or p.valid_from < month.start else p.valid_from
-        last = month.end if p.valid_until is None or p.valid_until > month.end else p.valid_until
-        if first > last:
-            continue
-        starts = sorted({first, *(d for d in changes if first < d <= last)})
-        for i, start in enumerate(starts):
-            end = starts[i + 1] - _ONE_DAY if i + 1 < len(starts) else last
-            rate = _daily_rate(ctx, p, start, held, posts, communities)
-            if not rate:
-                continue
-            if segments and segments[-1][2] == rate and segments[-1][1] + _ONE_DAY == start:
-                segments[-1] = (segments[-1][0], end, rate)
-            else:
-                segments.append((start, end, rate))
+        if segments and segments[-1][2] == rate and segments[-1][1] + _ONE_DAY == start:
+            segments[-1] = (segments[-1][0], end, rate)
+        else:
+            segments.append((start, end, rate))
     if segments:
         ctx.judged = f"day by day from {segments[0][0].isoformat()} to {segments[-1][1].isoformat()}"
         yield AllowanceRates(

@@ -19,7 +19,7 @@ def _talent_reward(ctx: Context) -> Iterator[Item]:
     if t.year < first_year:
         return
     due = Period(t.year, ctx.param("talent.due_month"))
-    if due not in ctx.frame.due_months or not in_force(t, due.end):
+    if str(due) not in ctx.frame.due_keys or not in_force(t, due.end):
         return
     # The selections that earn a reward: one per person, or one per person and year; the earliest (by year,
     # then id) earns it.

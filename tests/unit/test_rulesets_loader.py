@@ -49,7 +49,7 @@ def _load(tmp_path: Path, text: str, base: str = BASE) -> swrules.Ruleset:
         ),
         ('allowance.first_month = "2021-01"', "allowance.first_month = 3", "allowance.first_month"),
         ('allowance.first_month = "2021-01"', 'allowance.first_month = "2021-13"', "allowance.first_month"),
-        ('exam_expense.due_month = 6', "exam_expense.due_month = 13", "exam_expense.due_month"),
+        ("exam_expense.due_month = 6", "exam_expense.due_month = 13", "exam_expense.due_month"),
         (
             'allowance.certified_roles = ["community_worker"]',
             'allowance.certified_roles = ["wizard"]',
