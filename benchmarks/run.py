@@ -14,7 +14,10 @@ hand-written plain-Python evaluation of the same dingnan-2020 year
 ``vs plain`` for evaluate alone, ``e2e`` for load + evaluate (the reference
 reads the dicts unchecked). ``dingnan-2020/core`` is the ruleset cut down to
 the work the reference does (grades, eligibility, exam rewards, allowances);
-the full rulesets also derive every finding.
+the full rulesets also derive every finding. ``dingnan-2020/histories`` is the
+full ruleset on a population where a fifth of the persons change role or
+community during the year and as many posts fall vacant: the cost of dated
+facts (the reference handles the same histories).
 
 Sessions: a swrules.Session holding a whole county takes ``--updates``
 events (a certificate obtained, a certificate withdrawn and restored, a
@@ -42,8 +45,25 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-CORE_RULES = ("held", "person-status", "eligibility", "post-grade", "exam-reward", "monthly-allowance")
-YEARS = {"dingnan-2020": 2021, "dingnan-2020/core": 2021, "zhejiang-2019": 2022, "xx-county-2023": 2023}
+CORE_RULES = (
+    "held",
+    "person-status",
+    "eligibility",
+    "post-grade",
+    "exam-reward",
+    "allowance-rates",
+    "monthly-allowance",
+)
+YEARS = {
+    "dingnan-2020": 2021,
+    "dingnan-2020/core": 2021,
+    "dingnan-2020/histories": 2021,
+    "zhejiang-2019": 2022,
+    "xx-county-2023": 2023,
+}
+#: The share of persons with a history (a role change or a move during the year; posts fall vacant as often) in
+#: the configurations named ``…/histories``.
+HISTORIES = 0.2
 
 
 def batch(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object]:
@@ -56,7 +76,7 @@ def batch(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object
     from swrules.population import generate
 
     year = YEARS[ruleset]
-    facts = generate(size, year=year)
+    facts = generate(size, year=year, histories=HISTORIES if ruleset.endswith("/histories") else 0.0)
     rs = swrules.load_ruleset(ruleset.split("/")[0])
     if ruleset.endswith("/core"):
         rs = attrs.evolve(rs, rules=tuple(r for r in rs.rules if r.id in CORE_RULES))
@@ -167,7 +187,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,20000,100000")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--rulesets", default="dingnan-2020,dingnan-2020/core,zhejiang-2019,xx-county-2023")
+    ap.add_argument(
+        "--rulesets", default="dingnan-2020,dingnan-2020/core,dingnan-2020/histories,zhejiang-2019,xx-county-2023"
+    )
     ap.add_argument("--engines", default="native,durable")
     ap.add_argument("--durable-max", type=int, default=100000, help="largest size run on the durable engine")
     ap.add_argument("--sessions", default="1000,20000", help="county sizes for the session benchmark ('' for none)")
@@ -187,7 +209,7 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}")
     print(f"batch: a whole year per evaluation, median of {args.repeat} runs, each configuration in its own process\n")
     header = (
-        f"{'ruleset':<18} {'engine':<7} {'persons':>8} {'evaluate s':>10} {'persons/s':>10} {'load s':>7}"
+        f"{'ruleset':<22} {'engine':<7} {'persons':>8} {'evaluate s':>10} {'persons/s':>10} {'load s':>7}"
         f" {'peak MB':>8} {'vs plain':>9} {'e2e':>7}"
     )
     print(header)
@@ -199,10 +221,10 @@ def main() -> int:
                     continue
                 r = _child("batch", ruleset, engine, str(size), str(args.repeat))
                 if isinstance(r, str):
-                    print(f"{ruleset:<18} {engine:<7} {size:>8}  {r}")
+                    print(f"{ruleset:<22} {engine:<7} {size:>8}  {r}")
                     continue
                 print(
-                    f"{ruleset:<18} {engine:<7} {size:>8} {r['median_s']:>10.3f} {size / r['median_s']:>10,.0f}"
+                    f"{ruleset:<22} {engine:<7} {size:>8} {r['median_s']:>10.3f} {size / r['median_s']:>10,.0f}"
                     f" {r['load_s']:>7.3f} {r['maxrss_mb']:>8.0f} {r['median_s'] / r['reference_s']:>8.1f}×"
                     f" {(r['load_s'] + r['median_s']) / r['reference_s']:>6.1f}×",
                     flush=True,
@@ -212,7 +234,7 @@ def main() -> int:
         return 0
     print(f"\nsessions: {args.updates} updates each on a county held in a swrules.Session\n")
     header = (
-        f"{'ruleset':<18} {'engine':<7} {'persons':>8} {'build s':>8} {'median ms':>10} {'p95 ms':>7}"
+        f"{'ruleset':<22} {'engine':<7} {'persons':>8} {'build s':>8} {'median ms':>10} {'p95 ms':>7}"
         f" {'max ms':>7} {'scratch s':>9} {'vs scratch':>11} {'peak MB':>8}"
     )
     print(header)
@@ -222,11 +244,11 @@ def main() -> int:
             for engine in engines:
                 r = _child("session", ruleset, engine, str(size), str(args.updates))
                 if isinstance(r, str):
-                    print(f"{ruleset:<18} {engine:<7} {size:>8}  {r}")
+                    print(f"{ruleset:<22} {engine:<7} {size:>8}  {r}")
                     continue
                 speedup = r["scratch_s"] * 1000 / r["median_ms"]
                 print(
-                    f"{ruleset:<18} {engine:<7} {size:>8} {r['built_s']:>8.2f} {r['median_ms']:>10.2f}"
+                    f"{ruleset:<22} {engine:<7} {size:>8} {r['built_s']:>8.2f} {r['median_ms']:>10.2f}"
                     f" {r['p95_ms']:>7.2f} {r['max_ms']:>7.1f} {r['scratch_s']:>9.3f} {speedup:>10,.0f}×"
                     f" {r['maxrss_mb']:>8.0f}",
                     flush=True,

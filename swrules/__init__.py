@@ -39,6 +39,7 @@ from swrules.period import Period
 from swrules.result import Result
 from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
 from swrules.session import Session, Update
+from swrules.settlement import Payment, Settlement, settle
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,7 @@ __all__ = [
     "ObligationKind",
     "OrgKind",
     "Organization",
+    "Payment",
     "Period",
     "PeriodError",
     "Person",
@@ -80,6 +82,7 @@ __all__ = [
     "RulesetError",
     "ServiceProject",
     "Session",
+    "Settlement",
     "SwrulesError",
     "TalentSelection",
     "Training",
@@ -91,4 +94,5 @@ __all__ = [
     "load_facts",
     "load_ruleset",
     "parse_json",
+    "settle",
 ]

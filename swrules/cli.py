@@ -148,7 +148,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_settle(args: argparse.Namespace, out: TextIO) -> int:
-    from swrules.settle import read_ledger, settle
+    from swrules.settlement import read_ledger, settle
 
     facts = _read_facts(args.file)
     payments = read_ledger(args.paid)
@@ -171,8 +171,10 @@ def _demo_year(ruleset: Any) -> str:
     """The last whole year the ruleset's window reaches the end of, else the year after it starts."""
     if ruleset.applies_until is None:
         return str(ruleset.applies_from.year + 1)
-    year = ruleset.applies_until.year if ruleset.applies_until.month == 12 and ruleset.applies_until.day == 31 else (
-        ruleset.applies_until.year - 1
+    year = (
+        ruleset.applies_until.year
+        if ruleset.applies_until.month == 12 and ruleset.applies_until.day == 31
+        else (ruleset.applies_until.year - 1)
     )
     return str(max(year, ruleset.applies_from.year))
 

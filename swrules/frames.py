@@ -4,8 +4,10 @@ One frame per output section. Money is exact twice over: ``amount`` holds
 ``Decimal`` objects (as in the JSON) and ``amount_fen`` whole fen as ``Int64``
 (null for in-kind benefits), the column to sum or chart. An obligation's
 period is also given as dates: ``period_start`` and ``period_end``
-(``datetime64``). Numbers of findings are ``Decimal`` objects (``actual``,
-``required``); booleans are the nullable ``boolean`` dtype.
+(``datetime64``), and the month it falls due as ``due`` (``YYYY-MM``). Numbers
+of findings are ``Decimal`` objects (``actual``, ``required``); a finding's
+``severity``, ``deadline`` and ``deadline_status`` are text (the last two null
+without a deadline); booleans are the nullable ``boolean`` dtype.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def to_frames(result: Result) -> dict[str, Any]:
         "period",
         "period_start",
         "period_end",
+        "due",
         "rule",
         "clause",
     ]
@@ -72,7 +75,19 @@ def to_frames(result: Result) -> dict[str, Any]:
     frames["obligations"] = obligations
     findings = pd.DataFrame(
         [f.to_dict() for f in result.findings],
-        columns=["subject", "requirement", "satisfied", "actual", "required", "person", "rule", "clause"],
+        columns=[
+            "subject",
+            "requirement",
+            "satisfied",
+            "actual",
+            "required",
+            "person",
+            "severity",
+            "deadline",
+            "deadline_status",
+            "rule",
+            "clause",
+        ],
     )
     findings["satisfied"] = findings["satisfied"].astype("boolean")
     frames["findings"] = findings

@@ -49,9 +49,7 @@ def _changed(fact: dict[str, Any], day: date, **changes: Any) -> Iterator[dict[s
     yield {**later, "valid_from": day.isoformat()}
 
 
-def iter_facts(
-    n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0
-) -> Iterator[dict[str, Any]]:
+def iter_facts(n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0) -> Iterator[dict[str, Any]]:
     """The facts of a population of ``n_persons``, one dict at a time."""
     rng = random.Random(f"swrules-population/{seed}/{n_persons}/{year}")
     # A generator of its own for the histories, so the rest of the population is the same with or without them.
@@ -204,9 +202,7 @@ def generate(n_persons: int, *, seed: int = 0, year: int = 2021, histories: floa
     return list(iter_facts(n_persons, seed=seed, year=year, histories=histories))
 
 
-def write_jsonl(
-    path: str | Path, n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0
-) -> int:
+def write_jsonl(path: str | Path, n_persons: int, *, seed: int = 0, year: int = 2021, histories: float = 0.0) -> int:
     """Write the population as JSON Lines (one fact per line); returns the number of facts."""
     count = 0
     with open(path, "w", encoding="utf-8") as fh:

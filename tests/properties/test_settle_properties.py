@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import document, populations
 
-from swrules.settle import settle
+from swrules.settlement import settle
 
 RULESETS = ("dingnan-2020", "xx-county-2023")
 THROUGH = {"dingnan-2020": ("2020-12", "2021-06", "2021-12", "2022-03"), "xx-county-2023": ("2023-08", "2023-12")}

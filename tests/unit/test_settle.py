@@ -14,7 +14,7 @@ import pytest
 import swrules
 from swrules.cli import main
 from swrules.errors import InputError, PeriodError
-from swrules.settle import Payment, parse_ledger, read_ledger, settle
+from swrules.settlement import Payment, parse_ledger, read_ledger, settle
 
 FACTS = {
     "facts": [
