@@ -22,6 +22,7 @@ from swrules.errors import SwrulesError
 from swrules.explain import Explanation
 from swrules.items import Finding, Obligation, ObligationKind
 from swrules.load import FactSet
+from swrules.period import Period
 from swrules.result import Result
 
 __all__ = ["WHOLE_PERIOD", "add_command", "cost_by_community", "obligations_by_month", "render"]
@@ -101,6 +102,7 @@ def add_command(sub: Any) -> None:
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a what-if: change a parameter or the window")
     p.add_argument("--out", required=True, help="the HTML file to write; - writes to stdout")
     p.set_defaults(handler=_cmd_report)
 
@@ -109,8 +111,12 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.cli import _read_facts  # the command line's reader: size limit, stdin, problems as InputError
     from swrules.evaluation import evaluate
 
+    from swrules.cli import _settings
+
     facts = _read_facts(args.file)
-    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine)
+    result = evaluate(
+        facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args)
+    )
     text = render(result, facts)
     if args.out == "-":
         out.write(text)
@@ -132,12 +138,12 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def obligations_by_month(result: Result) -> dict[str, dict[str, Decimal]]:
-    """Amounts by column (``YYYY-MM`` for each month of the period, then ``year``) and kind."""
+    """Amounts by the month they fall due (``YYYY-MM``, each month of the period) and kind."""
     columns = [str(m) for m in result.period.months()]
     table: dict[str, dict[str, Decimal]] = {c: {} for c in columns}
     table[WHOLE_PERIOD] = {}
     for ob in result.obligations:
-        column = ob.period if ob.period in table else WHOLE_PERIOD
+        column = ob.due if ob.due in table else WHOLE_PERIOD
         row = table[column]
         row[ob.kind.value] = row.get(ob.kind.value, _ZERO) + (ob.amount or _ZERO)
     if not table[WHOLE_PERIOD]:
@@ -154,7 +160,8 @@ def cost_by_community(result: Result, facts: FactSet) -> dict[str, Decimal]:
 
 
 def _community(ob: Obligation, facts: FactSet) -> str:
-    person = facts.get("person", ob.payee)
+    """The payee's community as their record stood at the end of the month the obligation fell due."""
+    person = facts.get("person", ob.payee, on=Period.parse(ob.due).end) or facts.get("person", ob.payee)
     community = getattr(person, "community", None)
     return community if isinstance(community, str) else NO_COMMUNITY
 
@@ -269,11 +276,19 @@ def _shortfalls(result: Result) -> list[str]:
                 _num(_e(str(f.actual))),
                 _num(_e("" if f.required is None else str(f.required))),
                 _num(_e("" if f.required is None else str(f.required - f.actual))),
+                _e(f.severity.value if f.severity else ""),
+                _e(_deadline(f)),
                 f"<code>{_e(f.clause)}</code>",
             ]
             for f in items
         ]
-        out.append(_table(["Subject", "Person", "Actual", "Required", "Short by", "Clause"], rows, cls="shortfall"))
+        out.append(
+            _table(
+                ["Subject", "Person", "Actual", "Required", "Short by", "Severity", "Deadline", "Clause"],
+                rows,
+                cls="shortfall",
+            )
+        )
     return out
 
 
@@ -290,8 +305,18 @@ def _explanations(result: Result) -> list[str]:
     return out
 
 
+def _deadline(f: Finding) -> str:
+    """A finding's deadline and where it lies: ``2021-12-31 (ahead: progress so far)``."""
+    if f.deadline is None or f.deadline_status is None:
+        return ""
+    gloss = {"ahead": "ahead: progress so far", "due": "due in the period", "past": "past: judged on it"}
+    return f"{f.deadline.isoformat()} ({gloss[f.deadline_status.value]})"
+
+
 def _explanation(f: Finding, ex: Explanation) -> str:
     mark = {True: ("ok", "satisfied"), False: ("fail", "not satisfied"), None: ("info", "indicator")}[f.satisfied]
+    if f.satisfied is False and f.deadline_status is not None and f.deadline_status.value == "ahead":
+        mark = ("info", "not yet met (deadline ahead)")
     required = "" if f.required is None else f", required {f.required}"
     who = f" ({f.person})" if f.person else ""
     body = [
