@@ -81,12 +81,9 @@ def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True, period: boo
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
-    from swrules.compare import parse_settings
-    from swrules.rulesets import load_ruleset
+    from swrules.compare import settings_for
 
-    if not getattr(args, "set", None):
-        return None
-    return parse_settings(load_ruleset(args.ruleset), args.set)
+    return settings_for(args.ruleset, getattr(args, "set", None))
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:

@@ -222,6 +222,13 @@ def parse_settings(ruleset: Ruleset, settings: Mapping[str, str] | list[str]) ->
     return pairs
 
 
+def settings_for(ruleset: str | Path | Ruleset, entries: list[str] | None) -> dict[str, Any] | None:
+    """``--set NAME=VALUE`` entries for ``ruleset`` as a parameters mapping (None when there are none)."""
+    if not entries:
+        return None
+    return parse_settings(load_ruleset(ruleset), entries)
+
+
 def diff(
     facts: Any,
     *,

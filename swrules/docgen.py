@@ -4,7 +4,7 @@
 base layers they extend) and an index. A page gives the ruleset's provenance,
 then every rule: its template, the catalog clause, the clause's original
 Chinese text, the English reading, the parameters the rule reads (value and
-meaning, from the template's :class:`~swrules.rules._ir.ParamSpec`) and the
+meaning, from the template's :class:`~swrules.ir.ParamSpec`) and the
 assumptions taken where the text is ambiguous, with the parameter that switches
 each. The output depends on the ruleset files and the templates alone (no
 paths, dates or versions of the machine that ran it), so the committed pages

@@ -261,6 +261,8 @@ class Person:
     """Someone in the social-work workforce, or who may join it."""
 
     TYPE: ClassVar[str] = "person"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "id"),)
 
     id: str = _id()
     role: Role = _enum_field(Role)
@@ -280,6 +282,8 @@ class Certificate:
     """A national social-worker certificate (全国社会工作者职业水平证书)."""
 
     TYPE: ClassVar[str] = "certificate"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "holder"),)
 
     id: str = _id()
     holder: str = _ref("person")
@@ -295,6 +299,8 @@ class Post:
     """A professional technical post, occupied (``holder``) or vacant."""
 
     TYPE: ClassVar[str] = "post"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "holder"), ("post", "id"))
 
     id: str = _id()
     band: Band = _enum_field(Band)
@@ -318,6 +324,8 @@ class Community:
     """An urban or rural community (城市社区 / 农村社区); ``township`` names the township (乡镇/街道) it is in."""
 
     TYPE: ClassVar[str] = "community"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("community", "id"),)
 
     id: str = _id()
     kind: CommunityKind = _enum_field(CommunityKind)
@@ -336,6 +344,8 @@ class Organization:
     """
 
     TYPE: ClassVar[str] = "organization"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("organization", "id"),)
 
     id: str = _id()
     kind: OrgKind = _enum_field(OrgKind)
@@ -354,6 +364,8 @@ class ExamRegistration:
     """A registration for the national social-worker exam, with its costs."""
 
     TYPE: ClassVar[str] = "exam_registration"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
 
     id: str = _id()
     person: str = _ref("person")
@@ -369,6 +381,8 @@ class ServiceProject:
     """A social-service project, usually purchased by government."""
 
     TYPE: ClassVar[str] = "service_project"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("project", "id"),)
 
     id: str = _id()
     organization: str = _ref("organization")
@@ -387,6 +401,8 @@ class Training:
     """Hours of social-work training a person took in a year."""
 
     TYPE: ClassVar[str] = "training"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
 
     id: str = _id()
     person: str = _ref("person")
@@ -401,6 +417,8 @@ class TalentSelection:
     """Selection of a person in a county talent selection (人才遴选)."""
 
     TYPE: ClassVar[str] = "talent_selection"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
 
     id: str = _id()
     person: str = _ref("person")
@@ -414,6 +432,8 @@ class Jurisdiction:
     """The province or county the facts describe."""
 
     TYPE: ClassVar[str] = "jurisdiction"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("jurisdiction", "id"),)
 
     id: str = _id()
     population: int | None = attrs.field(

@@ -88,6 +88,8 @@ class Held:
     """A certificate counts for its holder at the evaluation date (intermediate)."""
 
     TYPE: ClassVar[str] = "held"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
     SECTION: ClassVar[str | None] = None
 
     person: str
@@ -119,6 +121,8 @@ class PersonStatus:
     """
 
     TYPE: ClassVar[str] = "person_status"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
     SECTION: ClassVar[str | None] = None
 
     person: str
@@ -145,6 +149,8 @@ class PostStatus:
     """An occupied post with its holder's highest certificate at the evaluation date (intermediate)."""
 
     TYPE: ClassVar[str] = "post_status"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "holder"),)
     SECTION: ClassVar[str | None] = None
 
     post: str
@@ -172,6 +178,8 @@ class SubjectCount:
     """A count of certified people attached to one subject (intermediate)."""
 
     TYPE: ClassVar[str] = "subject_count"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("subject", "subject"),)
     SECTION: ClassVar[str | None] = None
 
     subject: str
@@ -196,6 +204,8 @@ class AllowanceRates:
     """
 
     TYPE: ClassVar[str] = "allowance_rates"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
     SECTION: ClassVar[str | None] = None
 
     person: str
@@ -217,6 +227,8 @@ class PostGrade:
     """The professional grade (level 5-12) and title a post carries."""
 
     TYPE: ClassVar[str] = "post_grade"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "holder"), ("post", "post"))
     SECTION: ClassVar[str | None] = "post_grades"
 
     post: str
@@ -254,6 +266,8 @@ class Eligibility:
     """Whether a person may hold a post of a band (holds a certificate of its level or above)."""
 
     TYPE: ClassVar[str] = "eligibility"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "person"),)
     SECTION: ClassVar[str | None] = "eligibility"
 
     person: str
@@ -286,6 +300,8 @@ class Obligation:
     """Something owed to a person in a period: money (``amount``) or an in-kind benefit (``amount`` None)."""
 
     TYPE: ClassVar[str] = "obligation"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("person", "payee"),)
     SECTION: ClassVar[str | None] = "obligations"
 
     id: str
@@ -339,6 +355,8 @@ class Finding:
     """
 
     TYPE: ClassVar[str] = "finding"
+    #: Where it lives for matching: the first (scope, field) whose value is set names its partition.
+    PARTITION: ClassVar[tuple[tuple[str, str], ...]] = (("subject", "subject"),)
     SECTION: ClassVar[str | None] = "findings"
 
     subject: str

@@ -108,15 +108,13 @@ def add_command(sub: Any) -> None:
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from swrules.cli import _read_facts  # the command line's reader: size limit, stdin, problems as InputError
+    from swrules.compare import settings_for
     from swrules.evaluation import evaluate
+    from swrules.sources import read_facts  # size limits, stdin, problems as InputError
 
-    from swrules.cli import _settings
-
-    facts = _read_facts(args.file)
-    result = evaluate(
-        facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args)
-    )
+    facts = read_facts(args.file)
+    parameters = settings_for(args.ruleset, args.set)
+    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=parameters)
     text = render(result, facts)
     if args.out == "-":
         out.write(text)

@@ -30,10 +30,10 @@ import attrs
 from swrules.engine import RuleBinding
 from swrules.errors import PeriodError, RulesetError, UnknownRulesetError
 from swrules.facts import TIERS
+from swrules.ir import ParamSpec, RuleDef
 from swrules.items import Severity
 from swrules.period import Period, TimeFrame
 from swrules.rules import TEMPLATES
-from swrules.rules._ir import ParamSpec, RuleDef
 
 __all__ = [
     "WINDOW_PARAMETERS",

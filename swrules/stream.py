@@ -49,7 +49,7 @@ def add_command(sub: Any) -> None:
 
 
 def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
-    from swrules.cli import _read_facts  # the command line's reader: size limit, stdin, problems as InputError
+    from swrules.sources import read_facts as _read_facts  # size limits, stdin, problems as InputError
 
     facts = _read_facts(args.file) if args.file else None
     session = Session(ruleset=args.ruleset, period=args.period, engine=args.engine, facts=facts)

@@ -21,16 +21,16 @@ from typing import Any
 
 import attrs
 
+from swrules.context import Context
 from swrules.engine import ENGINES, RuleBinding, compile_program, durable_available, execute, incremental, update
 from swrules.engine._program import Program
 from swrules.engine._run import key_of, passes
 from swrules.facts import Band, Certificate, CertLevel, Fact, Jurisdiction, Person, Role, ServiceProject
+from swrules.ir import Collect, Lit, Match, Op, Ref, RuleDef
+from swrules.ir import Test as Cond  # a name pytest does not collect
 from swrules.items import ITEM_TYPES, Eligibility, Finding, Held, Item, Obligation, ObligationKind
 from swrules.load import FactSet, load_facts
 from swrules.period import Period
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Ref, RuleDef
-from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 ITEM_CLASSES = tuple(ITEM_TYPES.values())

@@ -33,7 +33,7 @@ from typing import Any, Final
 import attrs
 
 from swrules.errors import EngineError, EngineUnavailableError, SwrulesError
-from swrules.rules._ir import Lit, Op, Ref, Test
+from swrules.ir import Lit, Op, Ref, Test
 
 from ._match import OPEN_END, OPEN_START
 from ._program import BoundRule, Program

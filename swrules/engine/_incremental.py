@@ -33,11 +33,11 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from swrules.context import Context
 from swrules.errors import EngineError, RuleFailedError
 from swrules.facts import Fact
 from swrules.items import Item
 from swrules.load import FactSet
-from swrules.rules._context import Context
 
 from ._match import reader
 from ._program import BoundRule, Program

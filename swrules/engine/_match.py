@@ -23,10 +23,19 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from swrules.facts import FACT_TYPES
+from swrules.ir import Lit, Match, Op, Ref, Test
 from swrules.items import ITEM_TYPES
-from swrules.rules._ir import Lit, Match, Op, Ref, Test
 
-__all__ = ["OPEN_END", "OPEN_START", "Check", "CompiledPattern", "Reader", "compile_pattern", "reader"]
+__all__ = [
+    "OPEN_END",
+    "OPEN_START",
+    "Check",
+    "CompiledPattern",
+    "Reader",
+    "compile_pattern",
+    "field_value",
+    "reader",
+]
 
 Reader: TypeAlias = Callable[[Any], Any]
 #: A test on a candidate, given the facts bound so far by alias.
@@ -80,9 +89,22 @@ def _window(name: str, open_value: str) -> Reader:
     return read
 
 
-def _generic(name: str) -> Reader:
-    from ._run import field_value
+_OPEN: Final = {"valid_from": OPEN_START, "valid_until": OPEN_END}
 
+
+def field_value(obj: Any, field: str) -> Any:
+    """A field as patterns compare it: enums by value, dates as ISO strings, an open window end as a far date."""
+    value = getattr(obj, field)
+    if value is None and field in _OPEN:
+        return _OPEN[field]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _generic(name: str) -> Reader:
     def read(obj: Any) -> Any:
         return field_value(obj, name)
 

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from swrules.rules._ir import Lit, Match, Op, Ref
+from swrules.ir import Lit, Match, Op, Ref
 
 from ._match import CompiledPattern, compile_pattern, reader
 from ._program import BoundRule

@@ -22,34 +22,24 @@ from typing import Any, Final
 import attrs
 
 from swrules.errors import RulesetError
+from swrules.ir import Collect, Lit, Match, Op, Param, Ref, RuleDef, Test
 from swrules.items import DeadlineStatus, Severity
 from swrules.period import Period, TimeFrame
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, Ref, RuleDef, Test
 
 __all__ = ["PARTITIONS", "BoundRule", "Program", "compile_program", "compile_programs", "deadline_status"]
 
+
+def _partitions() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Where each fact or item type lives, as its class declares (``PARTITION``): the engine keeps no table."""
+    from swrules.facts import FACT_TYPES
+    from swrules.items import ITEM_TYPES
+
+    classes: dict[str, Any] = {**FACT_TYPES, **ITEM_TYPES}
+    return {name: cls.PARTITION for name, cls in classes.items()}
+
+
 #: Where each fact or item type lives: the first (scope, field) whose value is set.
-PARTITIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "person": (("person", "id"),),
-    "certificate": (("person", "holder"),),
-    "post": (("person", "holder"), ("post", "id")),
-    "community": (("community", "id"),),
-    "organization": (("organization", "id"),),
-    "exam_registration": (("person", "person"),),
-    "service_project": (("project", "id"),),
-    "training": (("person", "person"),),
-    "talent_selection": (("person", "person"),),
-    "jurisdiction": (("jurisdiction", "id"),),
-    "held": (("person", "person"),),
-    "person_status": (("person", "person"),),
-    "post_status": (("person", "holder"),),
-    "eligibility": (("person", "person"),),
-    "post_grade": (("person", "holder"), ("post", "post")),
-    "obligation": (("person", "payee"),),
-    "finding": (("subject", "subject"),),
-    "subject_count": (("subject", "subject"),),
-    "allowance_rates": (("person", "person"),),
-}
+PARTITIONS: Final[dict[str, tuple[tuple[str, str], ...]]] = _partitions()
 
 
 @attrs.frozen(kw_only=True)

@@ -15,25 +15,23 @@ asked.
 
 from __future__ import annotations
 
-import enum
 import operator
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date
-from typing import Any, Final, Protocol, TypeAlias, cast
+from typing import Any, Protocol, TypeAlias, cast
 
 import attrs
 
+from swrules.context import Context
 from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
 from swrules.facts import FACT_TYPES, Fact, fact_key
+from swrules.ir import Collect, Lit, Op, Ref, Test
 from swrules.items import Finding, Item
 from swrules.load import FactSet
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Op, Ref, Test
 
-from ._match import OPEN_END, OPEN_START, Check, compile_check, reader
+from ._match import Check, compile_check, field_value, reader
 from ._program import PARTITIONS, BoundRule, Program
 
 __all__ = [
@@ -58,20 +56,8 @@ def key_of(obj: Obj) -> str:
 
 
 _FACT_CLASSES: tuple[type[Fact], ...] = tuple(FACT_TYPES.values())
-_OPEN: Final = {"valid_from": OPEN_START, "valid_until": OPEN_END}
+
 _BY_ID = operator.attrgetter("id")
-
-
-def field_value(obj: Obj, field: str) -> Any:
-    """A field as patterns compare it: enums by value, dates as ISO strings, an open window end as a far date."""
-    value = getattr(obj, field)
-    if value is None and field in _OPEN:
-        return _OPEN[field]
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def partition_of(obj: Obj) -> str:

@@ -1,6 +1,6 @@
 """Rule templates, one module per family; rulesets bind them to clauses and parameters.
 
-Every :class:`~swrules.rules._ir.RuleDef` defined at the top level of a family
+Every :class:`~swrules.ir.RuleDef` defined at the top level of a family
 module listed in ``_FAMILIES`` is a template, registered under its ``name``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Final
 
-from swrules.rules._ir import RuleDef
+from swrules.ir import RuleDef
 
 __all__ = ["TEMPLATES"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+from swrules.context import Context
 from swrules.facts import Jurisdiction
+from swrules.ir import Collect, Lit, Match, Op, Param, ParamSpec, RuleDef, Test
 from swrules.items import Finding, Item, PersonStatus, PostStatus
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, RuleDef, Test
 
 __all__ = ["CERTIFIED_POPULATION_RATIO", "TRAINING_RATE"]
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from swrules.context import Context
 from swrules.facts import Band, Certificate, CertLevel, Person, Post
+from swrules.ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
 from swrules.items import Eligibility, Finding, Held, Item, PersonStatus, PostGrade
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
 
 __all__ = ["ELIGIBILITY", "HELD", "PERSON_STATUS", "POST_GRADE", "POST_HOLDER_QUALIFIED", "grade_of"]
 

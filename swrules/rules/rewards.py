@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from swrules.context import Context
 from swrules.facts import (
     Certificate,
     CertLevel,
@@ -27,10 +28,9 @@ from swrules.facts import (
     Role,
     in_force,
 )
+from swrules.ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
 from swrules.items import AllowanceRates, Held, Item, Obligation, ObligationKind
 from swrules.period import Period
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, ParamSpec, Ref, RuleDef, Test
 
 __all__ = [
     "ALLOWANCE_RATES",

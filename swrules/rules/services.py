@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 
+from swrules.context import Context
 from swrules.facts import Organization, Person, Role, ServiceProject, Training
+from swrules.ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 from swrules.items import Finding, Held, Item
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 
 __all__ = ["INSTITUTION_POST_SHARE", "PERSONNEL_COST_CAP", "PROJECT_CREDENTIALS", "TRAINING_HOURS"]
 

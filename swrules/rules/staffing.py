@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from swrules.context import Context
 from swrules.facts import Community, CommunityKind, Organization, OrgKind, Person, Post, fact_key
+from swrules.ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 from swrules.items import Finding, Item, PersonStatus, PostStatus, SubjectCount
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 
 __all__ = [
     "COMMUNITY_SERVICE_PRESENCE",

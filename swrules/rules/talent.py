@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from swrules.context import Context
 from swrules.facts import TalentSelection, in_force
+from swrules.ir import Collect, Match, Op, ParamSpec, Ref, RuleDef, Test
 from swrules.items import Item, Obligation, ObligationKind
 from swrules.period import Period
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Match, Op, ParamSpec, Ref, RuleDef, Test
 
 __all__ = ["TALENT_REWARD"]
 

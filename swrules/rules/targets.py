@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from swrules.context import Context
 from swrules.facts import Community, Jurisdiction, Organization, Person, Role
+from swrules.ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 from swrules.items import Finding, Held, Item, PersonStatus
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, ParamSpec, Ref, RuleDef, Test
 
 __all__ = [
     "AGENCIES_TOTAL",

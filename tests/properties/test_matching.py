@@ -20,10 +20,10 @@ from strategies import populations
 from swrules.engine._match import compile_check, compile_pattern
 from swrules.engine._run import field_value, passes
 from swrules.facts import Band, CertLevel
+from swrules.ir import Lit, Match, Op, Ref
+from swrules.ir import Test as Cond  # a name pytest does not collect
 from swrules.items import Eligibility, Held, PersonStatus
 from swrules.load import load_facts
-from swrules.rules._ir import Lit, Match, Op, Ref
-from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 
 OPS = list(Op)
 

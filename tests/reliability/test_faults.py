@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import swrules
+from swrules.context import Context
 from swrules.engine import ENGINES, _durable, durable_available
 from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
+from swrules.ir import Match, RuleDef
 from swrules.items import Item
 from swrules.population import generate
 from swrules.rules import TEMPLATES
-from swrules.rules._context import Context
-from swrules.rules._ir import Match, RuleDef
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 

@@ -30,10 +30,10 @@ def test_a_template_redefined_under_its_name_runs_its_new_definition_not_the_com
     from decimal import Decimal
 
     from swrules.engine import RuleBinding, compile_program, execute, incremental, update
+    from swrules.ir import Match, RuleDef
     from swrules.items import Finding
     from swrules.load import load_facts
     from swrules.period import Period
-    from swrules.rules._ir import Match, RuleDef
 
     facts = load_facts(FACTS)
 
@@ -56,12 +56,12 @@ def test_a_template_redefined_under_its_name_runs_its_new_definition_not_the_com
 def test_rules_of_one_name_and_one_derive_but_other_tests_are_other_programs() -> None:
     from decimal import Decimal
 
+    from swrules.context import Context
     from swrules.engine import RuleBinding, compile_program, execute
+    from swrules.ir import Collect, Lit, Match, Op, RuleDef, Test
     from swrules.items import Finding
     from swrules.load import load_facts
     from swrules.period import Period
-    from swrules.rules._context import Context
-    from swrules.rules._ir import Collect, Lit, Match, Op, RuleDef, Test
 
     people = load_facts(
         [

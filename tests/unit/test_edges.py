@@ -16,10 +16,10 @@ import pytest
 from swrules import InputError, evaluate, load_facts
 from swrules.engine._run import _compare
 from swrules.errors import PeriodError
+from swrules.ir import Op
 from swrules.items import ObligationKind
 from swrules.load import MAX_DIGITS, parse_json
 from swrules.period import Period
-from swrules.rules._ir import Op
 
 
 @pytest.mark.parametrize(
@@ -172,7 +172,7 @@ def test_the_agency_share_counts_the_certified_and_not_the_others() -> None:
 def test_a_match_may_not_test_in_against_another_fact() -> None:
     from swrules.engine._program import RuleBinding, compile_program
     from swrules.errors import RulesetError
-    from swrules.rules._ir import Match, Ref, RuleDef, Test
+    from swrules.ir import Match, Ref, RuleDef, Test
 
     rule = RuleDef(
         name="test.in_join",

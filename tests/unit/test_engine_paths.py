@@ -29,14 +29,14 @@ from programs import (
     session_items,
 )
 
+from swrules.context import Context
 from swrules.engine import Change, incremental, update
 from swrules.engine import _run as run_module
 from swrules.engine._program import Program
 from swrules.engine._run import key_of
 from swrules.facts import Fact, Jurisdiction
+from swrules.ir import Collect, Match, RuleDef
 from swrules.items import Finding, Item, Obligation
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Match, RuleDef
 
 
 def check_all_engines(prog: Program, given: list[Fact]) -> dict[str, Item]:

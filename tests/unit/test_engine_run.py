@@ -17,17 +17,17 @@ import pytest
 from programs import CHAIN, ENGINES_HERE, PEOPLE, facts, program
 
 import swrules
+from swrules.context import Context
 from swrules.engine import execute, incremental, update
 from swrules.engine._native import NativeBackend
 from swrules.engine._run import Run, key_of
 from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
 from swrules.facts import FACT_TYPES
+from swrules.ir import Collect, Match, Op, Ref, RuleDef
+from swrules.ir import Test as Cond  # a name pytest does not collect
 from swrules.items import Finding, Held, Item, PersonStatus
 from swrules.load import FactSet
 from swrules.population import generate
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Match, Op, Ref, RuleDef
-from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 
 TWO = facts(
     {"type": "jurisdiction", "id": "j1"},

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
+from swrules.context import Context
 from swrules.engine import RuleBinding, compile_program
 from swrules.engine._program import Program
 from swrules.errors import RulesetError
+from swrules.ir import Collect, Lit, Match, Op, Param, Ref, RuleDef
+from swrules.ir import Test as Cond  # a name pytest does not collect
 from swrules.items import Item
 from swrules.period import Period
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, Ref, RuleDef
-from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 
 
 def _nothing(ctx: Context) -> Iterator[Item]:

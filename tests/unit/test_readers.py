@@ -18,11 +18,11 @@ import swrules
 from swrules.engine._match import _make_reader, compile_check, compile_pattern
 from swrules.engine._run import field_value, passes
 from swrules.facts import CertLevel, Person, Role
+from swrules.ir import Lit, Match, Op, Ref
+from swrules.ir import Test as Cond  # a name pytest does not collect
 from swrules.items import PersonStatus, SubjectCount
 from swrules.load import load_facts
 from swrules.population import generate
-from swrules.rules._ir import Lit, Match, Op, Ref
-from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 
 
 def _objects() -> list[Any]:

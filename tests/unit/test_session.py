@@ -12,11 +12,11 @@ import pytest
 
 import swrules
 from swrules import InputError, RuleFailedError, Session
+from swrules.context import Context
 from swrules.engine import ENGINES, durable_available
+from swrules.ir import Match, RuleDef
 from swrules.items import Item
 from swrules.rules import TEMPLATES
-from swrules.rules._context import Context
-from swrules.rules._ir import Match, RuleDef
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 EXAMPLES = Path(swrules.__file__).parent / "examples"

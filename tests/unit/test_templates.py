@@ -17,14 +17,14 @@ import pytest
 
 import swrules
 import swrules.rules.talent
+from swrules.context import Context
 from swrules.engine import _incremental, _match
 from swrules.facts import FACT_TYPES, Band, CertLevel, Jurisdiction
+from swrules.ir import Collect, Lit, Match, Op, Param, Ref, RuleDef, describe
+from swrules.ir import Test as Cond  # a name pytest does not collect
 from swrules.items import ITEM_TYPES, Finding, PersonStatus, PostGrade, PostStatus
 from swrules.period import Period
 from swrules.rules import TEMPLATES, _discover
-from swrules.rules._context import Context
-from swrules.rules._ir import Collect, Lit, Match, Op, Param, Ref, RuleDef, describe
-from swrules.rules._ir import Test as Cond  # a name pytest does not collect
 from swrules.rules.grades import grade_of
 from swrules.rules.rewards import month_amount
 from swrules.rules.targets import _total

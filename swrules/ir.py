@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 
 if TYPE_CHECKING:
+    from swrules.context import Context
     from swrules.items import Item
-    from swrules.rules._context import Context
 
 __all__ = [
     "Collect",
