@@ -34,8 +34,8 @@ __all__ = [
     "references",
 ]
 
-_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DECIMAL_RE: Final = re.compile(r"^-?\d+(\.\d+)?$")
+_DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")  # fullmatch: "$" lets a final newline in
+_DECIMAL_RE: Final = re.compile(r"-?\d+(\.\d+)?")
 #: Bounds that keep a hostile document from costing unbounded time or memory.
 MAX_ID_LENGTH: Final = 200
 MAX_DIGITS: Final = 20
@@ -399,7 +399,7 @@ def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
             return False, f"must be one of {', '.join(allowed)} (got {_short(value)}){hint}"
         return True, member
     if kind == "date":
-        if not isinstance(value, str) or not _DATE_RE.match(value):
+        if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
             return False, f"must be a date YYYY-MM-DD (got {_short(value)})"
         try:
             return True, _dt.date.fromisoformat(value)
@@ -427,7 +427,7 @@ def _decimal(value: object) -> Decimal | None:
         return None if _too_long(value) else Decimal(value)
     if isinstance(value, Decimal):
         return value if value.is_finite() and len(value.as_tuple().digits) <= MAX_DIGITS else None
-    if isinstance(value, str) and len(value) <= MAX_DIGITS + 2 and _DECIMAL_RE.match(value.strip()):
+    if isinstance(value, str) and len(value) <= MAX_DIGITS + 2 and _DECIMAL_RE.fullmatch(value.strip()):
         return Decimal(value.strip())
     return None  # floats included: money is never a float
 

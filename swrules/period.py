@@ -13,7 +13,7 @@ from swrules.errors import PeriodError
 
 __all__ = ["Period", "TimeFrame"]
 
-_PERIOD_RE: Final = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_PERIOD_RE: Final = re.compile(r"(\d{4})(?:-(\d{2}))?")  # fullmatch: "$" lets a final newline in
 _CACHE_LIMIT: Final = 10_000
 _PARSED: dict[str, Period] = {}
 _MONTHS: dict[int, tuple[Period, ...]] = {}
@@ -54,7 +54,7 @@ class Period:
         found = _PARSED.get(text)
         if found is not None:
             return found
-        m = _PERIOD_RE.match(text)
+        m = _PERIOD_RE.fullmatch(text)
         if m is None:
             raise PeriodError(f"period must be YYYY or YYYY-MM (got {text!r})")
         found = cls(int(m.group(1)), int(m.group(2)) if m.group(2) else None)

@@ -17,7 +17,7 @@ import re
 import sys
 import threading
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -46,8 +46,19 @@ __all__ = [
     "parse_value",
 ]
 
-_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_ID_RE: Final = re.compile(r"[a-z0-9][a-z0-9.-]*")  # used with fullmatch: "$" would let a final newline in
 _MAX_FILE_BYTES: Final = 2_000_000
+#: The most parts a key may have, header and dotted key together (``[parameters]`` + ``allowance.senior`` is 3).
+MAX_KEY_PARTS: Final = 32
+#: The deepest arrays and inline tables may nest inside one another.
+MAX_NESTING: Final = 32
+#: The longest chain of ``extends`` (a file, its base, the base's base …), and the most layer files in one ruleset.
+MAX_EXTENDS_DEPTH: Final = 32
+MAX_LAYERS: Final = 128
+#: Decimal parameters: at most this many places after the point (and values are at most 10^12, so at most
+#: 12 digits before it); a longer text is refused before it is read as a number.
+MAX_DECIMAL_PLACES: Final = 12
+_MAX_DECIMAL_TEXT: Final = 64
 _META_KEYS: Final = {
     "id": (str, True),
     "kind": (str, False),
@@ -275,8 +286,11 @@ class _Layer:
 
 
 class _Loader:
+    """One load of one ruleset: each layer file is read once, however many layers extend it."""
+
     def __init__(self) -> None:
         self._stack: list[Path] = []
+        self._done: dict[Path, list[_Layer]] = {}
 
     def _read(self, path: Path) -> _Layer:
         name = str(path)
@@ -284,7 +298,13 @@ class _Loader:
             size = path.stat().st_size
             if size > _MAX_FILE_BYTES:
                 raise RulesetError(f"file is {size} bytes; a ruleset may be at most {_MAX_FILE_BYTES}", file=name)
-            data = tomllib.loads(path.read_bytes().decode("utf-8"))
+            with path.open("rb") as fh:  # never more than the limit, whatever the size said (a pipe, a device)
+                raw = fh.read(_MAX_FILE_BYTES + 1)
+            if len(raw) > _MAX_FILE_BYTES:
+                raise RulesetError(f"file is over {_MAX_FILE_BYTES} bytes; a ruleset may be at most that", file=name)
+            text = raw.decode("utf-8")
+            _check_shape(text, name)  # before tomllib, whose cost grows with the square of a key's parts
+            data = tomllib.loads(text)
         except UnicodeDecodeError as err:
             raise RulesetError(f"not UTF-8 text ({err.reason} at byte {err.start})", file=name) from None
         except tomllib.TOMLDecodeError as err:
@@ -324,7 +344,7 @@ class _Loader:
                 raise RulesetError(f"must be a string (got {value!r})", file=name, key=f"ruleset.{key}")
             if kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 raise RulesetError("must be a list of ruleset ids", file=name, key=f"ruleset.{key}")
-        if not _ID_RE.match(meta["id"]):
+        if not _ID_RE.fullmatch(meta["id"]):
             raise RulesetError(
                 f"must be lower-case letters, digits, dots and dashes (got {meta['id']!r})", file=name, key="ruleset.id"
             )
@@ -367,7 +387,7 @@ class _Loader:
                     if key not in _RULE_KEYS:
                         raise RulesetError(f"unknown key{_hint(key, _RULE_KEYS)}", file=src, key=f"{where}.{key}")
                 rid = raw.get("id")
-                if not isinstance(rid, str) or not _ID_RE.match(rid):
+                if not isinstance(rid, str) or not _ID_RE.fullmatch(rid):
                     raise RulesetError(
                         "must be an id of lower-case letters, digits and dashes", file=src, key=f"{where}.id"
                     )
@@ -408,23 +428,49 @@ class _Loader:
         )
 
     def _layers(self, path: Path) -> list[_Layer]:
+        """The layers of ``path``, bases first, each once; a base reached twice (a diamond) is not read again."""
+        done = self._done.get(path)
+        if done is not None:
+            return done
         if path in self._stack:
             chain = " -> ".join(p.name for p in (*self._stack, path))
             raise RulesetError(f"layers extend each other in a circle: {chain}", file=str(path), key="ruleset.extends")
+        if len(self._stack) >= MAX_EXTENDS_DEPTH:
+            raise RulesetError(
+                f"extends are chained more than {MAX_EXTENDS_DEPTH} deep ({self._stack[0].name} -> "
+                f"{self._stack[1].name if len(self._stack) > 1 else ''} -> … -> {path.name})",
+                file=str(self._stack[-1]),
+                key="ruleset.extends",
+            )
         self._stack.append(path)
         layer = self._read(path)
         out: list[_Layer] = []
+        seen: set[Path] = set()
         for base in layer.meta.get("extends", []):
             base_path = self._find_base(base, path)
             for sub in self._layers(base_path):
-                if all(sub.path != seen.path for seen in out):
+                if sub.path not in seen:
+                    seen.add(sub.path)
                     out.append(sub)
         self._stack.pop()
         out.append(layer)
+        if len(out) > MAX_LAYERS:
+            raise RulesetError(
+                f"extends more than {MAX_LAYERS} layer files in all", file=str(path), key="ruleset.extends"
+            )
+        self._done[path] = out
         return out
 
     @staticmethod
     def _find_base(ref: str, origin: Path) -> Path:
+        """A base by its id, beside ``origin`` (or in its ``base/`` folder) or shipped; never a path."""
+        if not _ID_RE.fullmatch(ref):
+            raise RulesetError(
+                f"extends {_shown(ref)}: a base is named by its ruleset id (lower-case letters, digits, dots and "
+                "dashes), found beside this file or shipped with swrules; paths are not accepted",
+                file=str(origin),
+                key="ruleset.extends",
+            )
         for directory in (origin.parent, origin.parent / "base", builtin_dir(), builtin_dir() / "base"):
             candidate = directory / f"{ref}.toml"
             if candidate.is_file():
@@ -533,6 +579,55 @@ class _Loader:
                     )
 
 
+#: TOML's tokens as far as the shape check needs them: strings and comments (whose dots and brackets do not
+#: count), the characters that end a key part run or open and close a level, and everything else.
+_TOKEN: Final = re.compile(
+    r'''"""(?:[^"\\]++|\\.|"(?!""))*+"{3,5}'''  # multi-line basic string
+    r"|'''(?:[^']++|'(?!''))*+'{3,5}"  # multi-line literal string
+    r'|"(?:[^"\\\n]++|\\.)*+"'  # basic string
+    r"|'[^'\n]*+'"  # literal string
+    r"|#[^\n]*+"  # comment
+    r"|(?P<open>[\[{])|(?P<close>[\]}])|(?P<dot>\.)|(?P<sep>[=,\n])"
+    r"|[^\"'#.=,{}\[\]\n]++|.",  # anything else, one character at a time if nothing above matched
+    re.S,
+)
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse a key of more than MAX_KEY_PARTS parts and nesting deeper than MAX_NESTING, before parsing.
+
+    Dots outside strings and comments are counted since the last ``=``, ``,``, bracket, brace or line end: a
+    dotted key (``a.b.c``, in a table header or an inline table too) has one fewer dot than it has parts, while a
+    value has at most one (``1.5``). A file that is not valid TOML may be misjudged here, but only ever refused.
+    """
+    if text.count(".") < MAX_KEY_PARTS and text.count("[") + text.count("{") <= MAX_NESTING:
+        return
+    dots = depth = 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "dot":
+            dots += 1
+            if dots >= MAX_KEY_PARTS:
+                line = text.count("\n", 0, m.start()) + 1
+                raise RulesetError(f"line {line}: a key has more than {MAX_KEY_PARTS} parts", file=file)
+            continue
+        if kind is None:
+            continue
+        dots = 0
+        if kind == "open":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, m.start()) + 1
+                raise RulesetError(f"line {line}: arrays and tables nested more than {MAX_NESTING} deep", file=file)
+        elif kind == "close":
+            depth = max(depth - 1, 0)
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value from a file, quoted and cut to a readable length."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"… ({len(value)} characters)"
+
+
 def _window_value(name: str, raw: Any, label: str) -> date | None:
     """A window override: a date (``2017-01-01``), or for ``applies_until`` none (no end)."""
     if isinstance(raw, date) and not hasattr(raw, "hour"):
@@ -559,16 +654,20 @@ def _flatten(table: object, file: str, prefix: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise RulesetError("must be a table", file=file, key=prefix)
     out: dict[str, Any] = {}
-
-    def walk(node: dict[str, Any], path: str) -> None:
-        for key, value in node.items():
+    # depth first and in file order, as written; a stack, not recursion, so depth alone cannot crash it
+    stack: list[tuple[Iterator[tuple[str, Any]], str]] = [(iter(table.items()), "")]
+    while stack:
+        items, path = stack[-1]
+        for key, value in items:
             name = f"{path}.{key}" if path else key
             if isinstance(value, dict):
-                walk(value, name)
-            else:
-                out[name] = value
-
-    walk(table, "")
+                if len(stack) >= MAX_KEY_PARTS:
+                    raise RulesetError(f"a key has more than {MAX_KEY_PARTS} parts", file=file, key=prefix)
+                stack.append((iter(value.items()), name))
+                break
+            out[name] = value
+        else:
+            stack.pop()
     return out
 
 
@@ -584,13 +683,27 @@ def parse_value(spec: ParamSpec, value: Any, *, file: str, key: str) -> Any:
             raise fail('a decimal written as a string, e.g. "1000.00" (floats are not exact)')
         if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
             raise fail("a decimal string")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise fail("a decimal string") from None
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, int) and not -(10**13) < value < 10**13:
+            raise fail("a finite number between 0 and 10^12")
+        else:
+            text = str(value).strip()
+            if len(text) > _MAX_DECIMAL_TEXT:
+                raise RulesetError(
+                    f"must be a decimal of at most {_MAX_DECIMAL_TEXT} characters (got {len(text)})", file=file, key=key
+                )
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                raise fail("a decimal string") from None
         if not number.is_finite() or number < 0 or number > Decimal("1e12"):
             raise fail("a finite number between 0 and 10^12")
-        if kind == "money" and number.as_tuple().exponent < -2:  # type: ignore[operator]
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite
+        if not -MAX_DECIMAL_PLACES <= exponent <= 12:  # "0E+999999999" is zero, but written out it is not small
+            raise fail(f"a decimal with at most {MAX_DECIMAL_PLACES} decimal places, written without a large exponent")
+        if kind == "money" and exponent < -2:
             raise fail("an amount with at most two decimal places")
         return number
     if kind == "year_month":
