@@ -18,9 +18,11 @@ from typing import Any, NoReturn, TextIO
 
 from swrules import docgen, report, stream
 from swrules._json import dumps
+from swrules._text import printable
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.evaluation import evaluate
+from swrules.frames import write_tables
 from swrules.items import Finding
 from swrules.load import FactSet, load_facts, parse_json
 from swrules.progress import ProgressLine
@@ -45,7 +47,7 @@ def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
     """Print each rejected fact and the reconciliation on stderr; write them as JSON Lines if asked."""
     for r in facts.rejected:
         name = " ".join(x for x in (r.fact_type or "", repr(r.fact_id) if r.fact_id else "") if x)
-        print(f"swrules: rejected facts[{r.index}] {name}: {'; '.join(r.reasons)}", file=sys.stderr)
+        print(printable(f"swrules: rejected facts[{r.index}] {name}: {'; '.join(r.reasons)}"), file=sys.stderr)
     if rejects_path is not None:
         try:
             with open(rejects_path, "w", encoding="utf-8") as fh:
@@ -115,9 +117,9 @@ def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
     width = max((len(r.id) for r in rows), default=0)
     for r in rows:
         until = r.applies_until.isoformat() if r.applies_until else "…"
-        out.write(f"{r.id:<{width}}  {r.applies_from.isoformat()} – {until}  {r.title}\n")
+        out.write(printable(f"{r.id:<{width}}  {r.applies_from.isoformat()} – {until}  {r.title}") + "\n")
         if r.title_en:
-            out.write(f"{'':<{width}}  {r.title_en}\n")
+            out.write(printable(f"{'':<{width}}  {r.title_en}") + "\n")
     return 0
 
 
@@ -185,14 +187,14 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     for r in results:
         if r.case.file != current and not args.quiet:
             current = r.case.file
-            print(f"{current}", file=out)
+            print(printable(f"{current}"), file=out)
         if not r.passed:
             failed += 1
         if r.passed and args.quiet:
             continue
-        print(f"  {'PASS' if r.passed else 'FAIL'}  {r.case.name}", file=out)
+        print(printable(f"  {'PASS' if r.passed else 'FAIL'}  {r.case.name}"), file=out)
         for failure in r.failures:
-            print("\n".join("        " + line for line in failure.splitlines()), file=out)
+            print("\n".join(printable("        " + line) for line in failure.split("\n")), file=out)
     passed = len(results) - failed
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
@@ -226,18 +228,12 @@ def _write_tables(result: Result, fmt: str, out_dir: str | None, out: TextIO) ->
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError([Problem(message=f"cannot create {out_dir}: {err.strerror}")]) from None
-    for section, frame in result.to_frames().items():
-        path = folder / f"{section}.{fmt}"
-        if fmt == "csv":
-            frame.to_csv(path, index=False)
-        else:
-            try:
-                frame.astype({c: "string" for c in ("amount", "actual", "required") if c in frame}).to_parquet(
-                    path, index=False
-                )
-            except ImportError:
-                raise SwrulesError("Parquet needs pyarrow: pip install 'swrules[analysis]'") from None
-        out.write(f"{path}\n")
+    try:
+        written = write_tables(result, fmt, folder)
+    except OSError as err:
+        raise InputError([Problem(message=f"cannot write into {out_dir}: {err.strerror}")]) from None
+    for path in written:
+        out.write(printable(str(path)) + "\n")
 
 
 def finding_line(f: Finding) -> str:
@@ -311,7 +307,8 @@ def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
         lines.append("Why? (swrules explain … --item " + first.key + ")")
         lines.append(result.explain(first, depth=1).to_text())
         lines.append("")
-    return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1])) + "\n"
+    kept = (line for i, line in enumerate(lines) if line or (i and lines[i - 1]))
+    return "\n".join(printable(line) for line in kept) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -398,15 +395,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args, stdout))
-    except InputError as err:
+    except InputError as err:  # one line per problem: control characters in what it quotes are escaped
         for problem in err.problems:
-            print(f"swrules: {problem}", file=sys.stderr)
+            print(printable(f"swrules: {problem}"), file=sys.stderr)
         return 2
     except EngineError as err:  # the input was fine; the evaluation failed
-        print(f"swrules: {err}", file=sys.stderr)
+        print(printable(f"swrules: {err}"), file=sys.stderr)
         return 1
     except SwrulesError as err:
-        print(f"swrules: {err}", file=sys.stderr)
+        print(printable(f"swrules: {err}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("swrules: interrupted", file=sys.stderr)
@@ -414,7 +411,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except Exception as err:  # never a traceback for a user; SWRULES_DEBUG=1 shows one
         if os.environ.get("SWRULES_DEBUG"):
             raise
-        print(f"swrules: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(printable(f"swrules: internal error: {type(err).__name__}: {err}"), file=sys.stderr)
         return 1
 
 

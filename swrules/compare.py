@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from swrules._json import dumps
+from swrules._text import printable
 from swrules.errors import RulesetError
 from swrules.evaluation import evaluate
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
@@ -136,7 +137,7 @@ class Diff:
         old = sum((t.old for t in self.totals), Decimal(0))
         new = sum((t.new for t in self.totals), Decimal(0))
         lines.append(f"  {'total':<28} {'':<22} {old:>14,.2f} {new:>14,.2f} {new - old:>+14,.2f}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(printable(line) for line in lines) + "\n"
 
     def to_frames(self) -> dict[str, Any]:
         """``changes`` and ``totals`` as pandas DataFrames (needs the ``analysis`` extra)."""

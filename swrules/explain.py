@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from swrules._text import printable
 from swrules.engine import Derivation
 from swrules.items import plain
 from swrules.load import fact_to_dict
@@ -59,6 +60,10 @@ class Explanation:
         }
 
     def to_text(self, depth: int = 0) -> str:
+        """The explanation for a person to read; control characters in ids and texts are escaped."""
+        return "\n".join(printable(line) for line in self._lines(depth))
+
+    def _lines(self, depth: int) -> list[str]:
         pad = "  " * depth
         lines = [f"{pad}{self.key}"]
         fields = ", ".join(f"{k}={_short(v)}" for k, v in self.item.items() if k not in ("rule", "clause"))
@@ -84,8 +89,8 @@ class Explanation:
             lines.append(f"{pad}  counted {alias}: {shown or '(none)'}")
         for premise in self.premises:
             lines.append(f"{pad}  because")
-            lines.append(premise.to_text(depth + 2))
-        return "\n".join(lines)
+            lines.extend(premise._lines(depth + 2))
+        return lines
 
 
 #: How many derived items of one collection an explanation follows (the rest are listed by key).

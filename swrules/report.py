@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final, TextIO
 
+from swrules._text import printable
 from swrules.engine import ENGINES
 from swrules.errors import SwrulesError
 from swrules.explain import Explanation
@@ -126,8 +127,11 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         raise SwrulesError(f"cannot write {args.out!r}: {err.strerror}") from None
     unmet = sum(1 for f in result.findings if f.satisfied is False)
     out.write(
-        f"wrote {args.out}: {len(result.obligations)} obligations, "
-        f"{len(result.findings)} findings ({unmet} not satisfied)\n"
+        printable(
+            f"wrote {args.out}: {len(result.obligations)} obligations, "
+            f"{len(result.findings)} findings ({unmet} not satisfied)"
+        )
+        + "\n"
     )
     return 0
 

@@ -26,6 +26,7 @@ from typing import IO, Any, Final, TextIO
 import attrs
 
 from swrules._json import dump
+from swrules._text import printable
 from swrules.errors import InputError, PeriodError, Problem
 from swrules.evaluation import evaluate
 from swrules.items import ObligationKind
@@ -162,7 +163,7 @@ class Settlement:
                 f"  {t.payer or '?':<16} {t.kind or '?':<28} owed {_money(t.owed):>12}  paid {_money(t.paid):>12}  "
                 f"balance {_money(t.balance):>12}"
             )
-        return "\n".join(rows) + "\n"
+        return "\n".join(printable(row) for row in rows) + "\n"
 
 
 def _money(value: Decimal) -> str:

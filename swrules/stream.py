@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from swrules._json import dumps
+from swrules._text import printable
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.load import parse_json
@@ -76,7 +77,7 @@ def serve(session: Session, events: TextIO, out: TextIO, err: TextIO) -> int:
             errors = [str(error)]
         if errors:
             for message in errors:
-                print(f"swrules: event {number}: {message}", file=err)
+                print(printable(f"swrules: event {number}: {message}"), file=err)
             answer = dumps({"event": number, "error": errors}, indent=None)
         out.write(answer + "\n")
         out.flush()
