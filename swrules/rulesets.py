@@ -580,15 +580,17 @@ class _Loader:
 
 
 #: TOML's tokens as far as the shape check needs them: strings and comments (whose dots and brackets do not
-#: count), the characters that end a key part run or open and close a level, and everything else.
+#: count), the characters that end a run of key parts or open and close a level, and everything else. Every
+#: string pattern matches even when its string is not closed (a basic or literal string then ends with its line,
+#: a multi-line one with the text), so that no token is ever tried twice: the scan takes linear time.
 _TOKEN: Final = re.compile(
-    r'''"""(?:[^"\\]++|\\.|"(?!""))*+"{3,5}'''  # multi-line basic string
-    r"|'''(?:[^']++|'(?!''))*+'{3,5}"  # multi-line literal string
-    r'|"(?:[^"\\\n]++|\\.)*+"'  # basic string
-    r"|'[^'\n]*+'"  # literal string
+    r'''"""(?:[^"\\]++|\\.?|"(?!""))*+(?:"{3,5}|\Z)'''  # multi-line basic string
+    r"|'''(?:[^']++|'(?!''))*+(?:'{3,5}|\Z)"  # multi-line literal string
+    r'|"(?:[^"\\\n]++|\\[^\n]?)*+"?'  # basic string
+    r"|'[^'\n]*+'?"  # literal string
     r"|#[^\n]*+"  # comment
     r"|(?P<open>[\[{])|(?P<close>[\]}])|(?P<dot>\.)|(?P<sep>[=,\n])"
-    r"|[^\"'#.=,{}\[\]\n]++|.",  # anything else, one character at a time if nothing above matched
+    r"|[^\"'#.=,{}\[\]\n]++",  # anything else
     re.S,
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import time
 from contextlib import redirect_stderr
 from decimal import Decimal
 from pathlib import Path
@@ -254,3 +255,26 @@ def test_ids_ending_in_a_newline_are_refused(tmp_path: Path, old: str, new: str,
 def test_periods_ending_in_a_newline_are_refused(text: str) -> None:
     with pytest.raises(PeriodError):
         Period.parse(text)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '"\\' * 100_000,
+        "'x" * 100_000,
+        '"""\\"""' * 30_000,
+        '"""a"' * 40_000,
+        "'''a'" * 40_000,
+        "x = [" + "1," * 100_000,
+    ],
+    ids=["basic", "literal", "multi-line-basic", "open-basic", "open-literal", "commas"],
+)
+def test_the_shape_check_takes_linear_time_on_unclosed_strings(tail: str) -> None:
+    """Every string token matches even unclosed, so none is scanned twice (quadratic: minutes; linear: ms)."""
+    text = "x = 1\n" + "[a]\n" * 40 + tail
+    started = time.perf_counter()
+    try:
+        rulesets._check_shape(text, "f.toml")
+    except RulesetError:
+        pass
+    assert time.perf_counter() - started < 5
