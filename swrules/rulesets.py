@@ -442,6 +442,10 @@ class _Loader:
                 file=str(self._stack[-1]),
                 key="ruleset.extends",
             )
+        if len(self._done) + len(self._stack) >= MAX_LAYERS:  # checked before reading: files are read one by one
+            raise RulesetError(
+                f"extends more than {MAX_LAYERS} layer files in all", file=str(self._stack[-1]), key="ruleset.extends"
+            )
         self._stack.append(path)
         layer = self._read(path)
         out: list[_Layer] = []
@@ -454,10 +458,6 @@ class _Loader:
                     out.append(sub)
         self._stack.pop()
         out.append(layer)
-        if len(out) > MAX_LAYERS:
-            raise RulesetError(
-                f"extends more than {MAX_LAYERS} layer files in all", file=str(path), key="ruleset.extends"
-            )
         self._done[path] = out
         return out
 

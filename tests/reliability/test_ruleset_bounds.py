@@ -278,3 +278,22 @@ def test_the_shape_check_takes_linear_time_on_unclosed_strings(tail: str) -> Non
     except RulesetError:
         pass
     assert time.perf_counter() - started < 5
+
+
+def test_a_ruleset_of_more_than_128_layer_files_is_refused_before_they_are_all_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"w{i}" for i in range(300)]
+    for name in names:
+        (tmp_path / f"{name}.toml").write_text(_base(name, ["national-grades"]), encoding="utf-8")
+    reads: list[Path] = []
+    real = rulesets._Loader._read
+
+    def counted(self: rulesets._Loader, p: Path) -> rulesets._Layer:
+        reads.append(p)
+        return real(self, p)
+
+    monkeypatch.setattr(rulesets._Loader, "_read", counted)
+    with pytest.raises(RulesetError, match="more than 128 layer files"):
+        load_ruleset(_policy_over(tmp_path, names))
+    assert len(reads) <= 128
