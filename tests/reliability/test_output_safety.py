@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from contextlib import redirect_stderr
 from datetime import date
 from decimal import Decimal
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import swrules
@@ -170,6 +171,22 @@ def test_a_neutralised_csv_cell_gives_back_its_text(text: str) -> None:
     assert not cell.startswith(FORMULA_START)
     assert (cell[1:] if cell.startswith("'") and cell != text else cell) == text
     assert cell == text or cell == "'" + text
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.text(max_size=8), st.decimals(allow_nan=False, allow_infinity=False, places=2)), max_size=6)
+)
+def test_any_text_and_number_survive_a_csv_round_trip(rows: list[tuple[str, Decimal]]) -> None:
+    frame = pd.DataFrame({"id": [r[0] for r in rows], "amount": [r[1] for r in rows]}, columns=["id", "amount"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.csv"
+        frames.write_csv(frame, path)
+        with open(path, encoding="utf-8", newline="") as fh:
+            back = list(csv.reader(fh))
+    assert back[0] == ["id", "amount"] and len(back) == len(rows) + 1
+    for (text, amount), (cell, number) in zip(rows, back[1:], strict=True):
+        assert cell == frames.spreadsheet_safe(text) and Decimal(number) == amount
 
 
 # --- text output ----------------------------------------------------------------------------
