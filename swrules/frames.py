@@ -8,6 +8,10 @@ period is also given as dates: ``period_start`` and ``period_end``
 of findings are ``Decimal`` objects (``actual``, ``required``); a finding's
 ``severity``, ``deadline`` and ``deadline_status`` are text (the last two null
 without a deadline); booleans are the nullable ``boolean`` dtype.
+
+The same tables as files: :func:`write_csv` (RFC 4180, spreadsheet-safe text cells,
+numbers as numbers, ``true``/``false``) and :func:`write_parquet` (exact DECIMAL,
+``date32`` and ``bool`` columns), one file per section with :func:`write_tables`.
 """
 
 from __future__ import annotations
