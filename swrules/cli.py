@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from swrules import docgen, report, stream
 from swrules._json import dumps
+from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.evaluation import evaluate
@@ -37,8 +38,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _read_facts(path: str, keep_going: bool = False) -> FactSet:
-    return read_facts(path, keep_going=keep_going)
+def _read_facts(path: str, keep_going: bool = False, budget: TimeBudget | None = None) -> FactSet:
+    return read_facts(path, keep_going=keep_going, budget=budget)
 
 
 def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
@@ -87,7 +88,8 @@ def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    facts = _read_facts(args.file, keep_going=args.keep_going)
+    budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
+    facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget)
     progress = ProgressLine(sys.stderr)
     try:
         result = evaluate(
@@ -96,7 +98,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             period=args.period,
             engine=args.engine,
             parameters=_settings(args),
-            timeout=args.timeout,
+            timeout=budget,
             progress=progress if progress.enabled else None,
         )
     finally:

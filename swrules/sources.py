@@ -17,6 +17,7 @@ from typing import IO, Any, Final
 
 import attrs
 
+from swrules.budget import TimeBudget, timed
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES
 from swrules.load import FactSet, load_facts, parse_json
@@ -57,15 +58,18 @@ def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
         yield number, line
 
 
-def read_facts(path: str, *, keep_going: bool = False) -> FactSet:
-    """Load and validate the facts of ``path`` (``-`` for stdin): ``.jsonl`` as JSON Lines, else one JSON document."""
+def read_facts(path: str, *, keep_going: bool = False, budget: TimeBudget | None = None) -> FactSet:
+    """Load and validate the facts of ``path`` (``-`` for stdin): ``.jsonl`` as JSON Lines, else one JSON document.
+
+    ``budget``, when given, is read after the file is read and as the facts are validated.
+    """
     source = "stdin" if path == "-" else path
     try:
         if path == "-":
             stream: IO[bytes] = sys.stdin.buffer
         else:
             if os.path.isdir(path):
-                return read_csv_folder(path, keep_going=keep_going)
+                return read_csv_folder(path, keep_going=keep_going, budget=budget)
             stream = open(path, "rb")
     except OSError as err:
         raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None
@@ -93,10 +97,10 @@ def read_facts(path: str, *, keep_going: bool = False) -> FactSet:
     finally:
         if path != "-":
             stream.close()
-    return load_facts(data, keep_going=keep_going)
+    return load_facts(timed(data, budget), keep_going=keep_going)
 
 
-def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
+def read_csv_folder(folder: str, *, keep_going: bool = False, budget: TimeBudget | None = None) -> FactSet:
     """Facts from a folder of CSV files, one per fact type (``person.csv``, ``certificate.csv``…).
 
     Columns are named as the fields of the interchange contract; an empty cell
@@ -142,7 +146,7 @@ def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
     if problems:
         raise InputError(problems)
     try:
-        return load_facts(rows, keep_going=keep_going)
+        return load_facts(timed(rows, budget), keep_going=keep_going)
     except InputError as err:
         located = [
             attrs.evolve(p, source=where[p.index], index=None) if p.index is not None else p for p in err.problems
