@@ -1,13 +1,16 @@
 """The ``swrules`` command: argument parsing and printing; the policy lives in the library.
 
 Exit codes: 0 success, 1 a check failed (``swrules test``) or an internal
-error, 2 bad input (facts, ruleset, period, arguments). Errors go to stderr,
-one line per problem; stdout gets nothing on failure.
+error, 2 bad input (facts, ruleset, period, arguments, an output that cannot
+be written), 141 the reader of stdout went away (``… | head``; quietly, as
+Unix tools end on SIGPIPE). Errors go to stderr, one line per problem;
+stdout gets nothing on failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,8 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from swrules import docgen, report, stream
+from swrules import __version__, docgen, report, stream
+from swrules._help import FACTS_HELP, SET_HELP
 from swrules._json import dumps
+from swrules._outputs import check_file, check_folder
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
@@ -65,20 +70,25 @@ def _example_path(name: str) -> Path:
     return Path(str(resources.files("swrules") / "examples" / f"{name}.json"))
 
 
+def _seconds(text: str) -> float:
+    """A ``--timeout`` value: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds (got {text!r})")
+    return value
+
+
 def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True, period: bool = True) -> None:
     if file:
-        p.add_argument("file", help='facts as JSON ({"facts": [...]}) or JSON Lines (.jsonl); - reads stdin')
+        p.add_argument("file", help=FACTS_HELP)
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     if period:
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="NAME=VALUE",
-        help="a what-if: change a parameter (see the ruleset's reference page), or the ruleset's window "
-        "(applies_from=YYYY-MM-DD, applies_until=YYYY-MM-DD or none); lists are comma-separated",
-    )
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -88,6 +98,13 @@ def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    # Every output is checked before any work is done: nothing is printed and then refused.
+    if args.format != "json" and args.out is None:
+        raise InputError([Problem(message=f"--format {args.format} writes files: give a folder with --out DIR")])
+    if args.out is not None:
+        (check_file if args.format == "json" else check_folder)(args.out, "--out")
+    if args.rejects is not None:
+        check_file(args.rejects, "--rejects")
     budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
     facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget)
     progress = ProgressLine(sys.stderr)
@@ -103,7 +120,14 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         )
     finally:
         progress.close()
-    if args.format == "json":
+    if args.format == "json" and args.out is not None:
+        try:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                result.write_json(fh)
+        except OSError as err:
+            raise InputError([Problem(message=f"--out {args.out}: cannot be written: {err.strerror}")]) from None
+        out.write(f"{args.out}\n")
+    elif args.format == "json":
         result.write_json(out)
     else:
         _write_tables(result, args.format, args.out, out)
@@ -195,6 +219,10 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  {'PASS' if r.passed else 'FAIL'}  {r.case.name}", file=out)
         for failure in r.failures:
             print("\n".join("        " + line for line in failure.splitlines()), file=out)
+    if not results:
+        raise InputError(
+            [Problem(message=f"no case found in {', '.join(args.paths)}: give case files (.toml) or folders of them")]
+        )
     passed = len(results) - failed
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
@@ -318,6 +346,7 @@ def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="swrules", description="Evaluate social-work talent policy rulesets against typed facts.")
+    parser.add_argument("--version", action="version", version=f"swrules {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("evaluate", help="evaluate facts; print the result as JSON")
@@ -328,19 +357,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out bad facts (and the facts that depend on them) instead of refusing the input",
     )
     p.add_argument("--rejects", metavar="FILE", help="with --keep-going: write the rejected facts as JSON Lines")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="fail if evaluating takes longer")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="a time budget for the whole command (reading the facts, evaluating, building the result): past it, "
+        "stop with exit 1 and print nothing",
+    )
     p.add_argument(
         "--format",
         choices=("json", "csv", "parquet"),
         default="json",
-        help="json on stdout (default), or one csv/parquet file per section in --out DIR",
+        help="json on stdout (default) or in the --out file, or one csv/parquet file per section in the --out folder",
     )
-    p.add_argument("--out", metavar="DIR", help="folder for --format csv or parquet")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="with --format json: the file to write (its path is printed); with csv or parquet: the folder",
+    )
 
     p.set_defaults(handler=_cmd_evaluate)
 
     p = sub.add_parser("diff", help="compare the results of two rulesets, or of one with changed parameters")
-    p.add_argument("file", help="facts as JSON or JSON Lines")
+    p.add_argument("file", help=FACTS_HELP)
     p.add_argument("--from", dest="from_", required=True, metavar="RULESET", help="ruleset id or path (the old side)")
     p.add_argument("--to", required=True, metavar="RULESET", help="ruleset id or path (the new side)")
     p.add_argument("--period", required=True, help="YYYY or YYYY-MM")
@@ -399,7 +439,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args, stdout))
+        code = int(args.handler(args, stdout))
+        stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:  # `swrules … | head`: the reader has all it wanted
+        _silence(stdout)
+        return 141
     except InputError as err:
         for problem in err.problems:
             print(f"swrules: {problem}", file=sys.stderr)
@@ -418,6 +463,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             raise
         print(f"swrules: internal error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
+
+
+def _silence(stdout: TextIO) -> None:
+    """Point stdout at the null device, so that Python's own flush at exit does not fail on the closed pipe."""
+    try:
+        fd = stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def run() -> NoReturn:  # pragma: no cover - the console script
