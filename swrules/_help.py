@@ -1,8 +1,12 @@
-"""Help texts shared by the commands that read facts or take what-ifs."""
+"""Help texts and options shared by the commands that read facts or take what-ifs."""
 
 from __future__ import annotations
 
-__all__ = ["FACTS_HELP", "SET_HELP"]
+import argparse
+
+from swrules.sources import CSV_ENCODINGS
+
+__all__ = ["FACTS_HELP", "SET_HELP", "add_encoding"]
 
 #: How the facts may be given, for the help of every command that reads them.
 FACTS_HELP = (
@@ -16,3 +20,15 @@ SET_HELP = (
     "(applies_from=YYYY-MM-DD, applies_until=YYYY-MM-DD or none); a list value is comma-separated "
     "(NAME=a,b,c); repeat --set for several"
 )
+
+
+def add_encoding(p: argparse.ArgumentParser) -> None:
+    """``--encoding``, for a command that reads facts."""
+    p.add_argument(
+        "--encoding",
+        type=str.lower,
+        choices=CSV_ENCODINGS,
+        default="utf-8",
+        help="the encoding of a folder of CSV files: utf-8 (default; a byte-order mark is allowed), utf-8-sig, or "
+        "gbk / gb18030 as Chinese spreadsheet software saves CSV. JSON and JSON Lines are always UTF-8",
+    )

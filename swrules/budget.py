@@ -54,13 +54,9 @@ def check_seconds(seconds: object) -> float:
     Zero, negative numbers, NaN and infinity are refused (leave the budget out for none); so are booleans
     and strings.
     """
-    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-    value = float(seconds) if ok else math.nan  # type: ignore[arg-type]
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(
-            [Problem(message=f"a time budget must be a positive, finite number of seconds (got {seconds!r})")]
-        )
-    return value
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds) and seconds > 0:
+        return seconds
+    raise InputError([Problem(message=f"a time budget must be a positive, finite number of seconds (got {seconds!r})")])
 
 
 def budget_of(timeout: float | TimeBudget | None) -> TimeBudget | None:

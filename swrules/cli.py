@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from swrules import __version__, docgen, report, stream
-from swrules._help import FACTS_HELP, SET_HELP
+from swrules._help import FACTS_HELP, SET_HELP, add_encoding
 from swrules._json import dumps
 from swrules._outputs import check_file, check_folder
 from swrules.budget import TimeBudget
@@ -43,8 +43,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _read_facts(path: str, keep_going: bool = False, budget: TimeBudget | None = None) -> FactSet:
-    return read_facts(path, keep_going=keep_going, budget=budget)
+def _read_facts(
+    path: str, keep_going: bool = False, budget: TimeBudget | None = None, encoding: str = "utf-8"
+) -> FactSet:
+    return read_facts(path, keep_going=keep_going, budget=budget, encoding=encoding)
 
 
 def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
@@ -70,20 +72,23 @@ def _example_path(name: str) -> Path:
     return Path(str(resources.files("swrules") / "examples" / f"{name}.json"))
 
 
-def _seconds(text: str) -> float:
-    """A ``--timeout`` value: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds (got {text!r})")
-    return value
+class _Seconds(argparse.Action):
+    """``--timeout``: a positive, finite number of seconds (argparse's float takes ``nan`` and ``inf`` too)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, option: Any = None
+    ) -> None:
+        if not (math.isfinite(value) and value > 0):
+            parser.error(
+                f"argument {self.option_strings[0]}: must be a positive, finite number of seconds (got {value})"
+            )
+        setattr(namespace, self.dest, value)
 
 
 def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True, period: bool = True) -> None:
     if file:
         p.add_argument("file", help=FACTS_HELP)
+        add_encoding(p)
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     if period:
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
@@ -106,7 +111,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     if args.rejects is not None:
         check_file(args.rejects, "--rejects")
     budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
-    facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget)
+    facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)
     progress = ProgressLine(sys.stderr)
     try:
         result = evaluate(
@@ -148,7 +153,7 @@ def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
-    facts = _read_facts(args.file)
+    facts = _read_facts(args.file, encoding=args.encoding)
     result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args))
     explanation = result.explain(args.item)
     if args.format == "json":
@@ -173,7 +178,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_settle(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.settlement import read_ledger, settle
 
-    facts = _read_facts(args.file)
+    facts = _read_facts(args.file, encoding=args.encoding)
     payments = read_ledger(args.paid)
     settlement = settle(
         facts,
@@ -232,7 +237,7 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.compare import diff, parse_settings
     from swrules.rulesets import load_ruleset
 
-    facts = _read_facts(args.file)
+    facts = _read_facts(args.file, encoding=args.encoding)
     old_rs, new_rs = load_ruleset(args.from_), load_ruleset(args.to)
     result = diff(
         facts,
@@ -359,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", metavar="FILE", help="with --keep-going: write the rejected facts as JSON Lines")
     p.add_argument(
         "--timeout",
-        type=_seconds,
+        type=float,
+        action=_Seconds,
         default=None,
         metavar="SECONDS",
         help="a time budget for the whole command (reading the facts, evaluating, building the result): past it, "
@@ -381,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("diff", help="compare the results of two rulesets, or of one with changed parameters")
     p.add_argument("file", help=FACTS_HELP)
+    add_encoding(p)
     p.add_argument("--from", dest="from_", required=True, metavar="RULESET", help="ruleset id or path (the old side)")
     p.add_argument("--to", required=True, metavar="RULESET", help="ruleset id or path (the new side)")
     p.add_argument("--period", required=True, help="YYYY or YYYY-MM")

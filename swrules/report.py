@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final, TextIO
 
-from swrules._help import FACTS_HELP, SET_HELP
+from swrules._help import FACTS_HELP, SET_HELP, add_encoding
 from swrules._outputs import check_file
 from swrules.engine import ENGINES
 from swrules.errors import SwrulesError
@@ -101,6 +101,7 @@ def add_command(sub: Any) -> None:
     """Register ``swrules report`` on the command line's sub-parsers."""
     p = sub.add_parser("report", help="evaluate facts; write a self-contained HTML report")
     p.add_argument("file", help=FACTS_HELP)
+    add_encoding(p)
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
@@ -116,7 +117,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.out != "-":
         check_file(args.out, "--out")  # before any work: nothing is evaluated to be thrown away
-    facts = read_facts(args.file)
+    facts = read_facts(args.file, encoding=args.encoding)
     parameters = settings_for(args.ruleset, args.set)
     result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=parameters)
     text = render(result, facts)

@@ -31,6 +31,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from swrules._help import add_encoding
 from swrules._json import dumps
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
@@ -50,7 +51,8 @@ _VERBS = ("add", "replace", "remove", "result")
 def add_command(sub: Any) -> None:
     """Register ``swrules session`` on the command line's sub-parsers."""
     p = sub.add_parser("session", help="keep an evaluation current: events in on stdin, changes out on stdout")
-    p.add_argument("file", nargs="?", help="facts to start from (JSON or JSON Lines); none: start empty")
+    p.add_argument("file", nargs="?", help="facts to start from (JSON, JSON Lines or a CSV folder); none: start empty")
+    add_encoding(p)
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: durable where installed)")
@@ -60,7 +62,7 @@ def add_command(sub: Any) -> None:
 def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.sources import read_facts as _read_facts  # size limits, stdin, problems as InputError
 
-    facts = _read_facts(args.file) if args.file else None
+    facts = _read_facts(args.file, encoding=args.encoding) if args.file else None
     session = Session(ruleset=args.ruleset, period=args.period, engine=args.engine, facts=facts)
     return serve(session, sys.stdin, out, sys.stderr)
 
