@@ -71,16 +71,17 @@ def read_facts(
     ``budget``, when given, is read after the file is read and as the facts are validated.
     """
     source = "stdin" if path == "-" else path
+    folder = path != "-" and os.path.isdir(path)
+    if not folder and csv_encoding(encoding) != "utf-8":
+        raise InputError(
+            [Problem(message=f"{source}: an encoding ({encoding}) is for a folder of CSV files; JSON is UTF-8")]
+        )
     try:
         if path == "-":
             stream: IO[bytes] = sys.stdin.buffer
         else:
-            if os.path.isdir(path):
+            if folder:
                 return read_csv_folder(path, keep_going=keep_going, budget=budget, encoding=encoding)
-            if csv_encoding(encoding) != "utf-8":
-                raise InputError(
-                    [Problem(message=f"{source}: an encoding ({encoding}) is for a folder of CSV files; JSON is UTF-8")]
-                )
             stream = open(path, "rb")
     except OSError as err:
         raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None

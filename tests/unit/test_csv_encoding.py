@@ -90,6 +90,16 @@ def test_bad_bytes_are_reported_by_file_and_line_in_every_encoding(tmp_path: Pat
         assert encoding.upper() in problem.message
 
 
+def test_an_encoding_for_json_is_refused_not_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(EXAMPLE), encoding="utf-8")
+    code, out, err = cli("evaluate", str(path), *ARGS, "--encoding", "gbk")
+    assert code == 2 and out == "" and "JSON is UTF-8" in err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    assert cli("evaluate", "-", *ARGS, "--encoding", "gb18030")[0] == 2
+    assert cli("evaluate", str(path), *ARGS, "--encoding", "utf-8")[0] == 0
+
+
 def test_only_the_encodings_named_are_taken(tmp_path: Path) -> None:
     folder = export(tmp_path / "export", "utf-8")
     code, _, err = cli("evaluate", str(folder), *ARGS, "--encoding", "latin-1")
