@@ -211,6 +211,10 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.cases import run_paths
 
     results = run_paths(args.paths, engine=args.engine)
+    if not results:
+        raise InputError(
+            [Problem(message=f"no case found in {', '.join(args.paths)}: give case files (.toml) or folders of them")]
+        )
     failed = 0
     current = None
     for r in results:
@@ -224,10 +228,6 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  {'PASS' if r.passed else 'FAIL'}  {r.case.name}", file=out)
         for failure in r.failures:
             print("\n".join("        " + line for line in failure.splitlines()), file=out)
-    if not results:
-        raise InputError(
-            [Problem(message=f"no case found in {', '.join(args.paths)}: give case files (.toml) or folders of them")]
-        )
     passed = len(results) - failed
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
