@@ -212,9 +212,9 @@ class Session:
         A fact other facts refer to (a person holding certificates) is removed only with ``cascade``, and then
         with every fact that refers to it, directly or through others — unless another version of it stays.
         """
-        return self.remove_with_hint(fact, cascade=cascade, hint="pass cascade=True to remove them too")
+        return self._remove(fact, cascade=cascade, hint="pass cascade=True to remove them too")
 
-    def remove_with_hint(self, fact: Fact | str, *, cascade: bool, hint: str) -> Update:
+    def _remove(self, fact: Fact | str, *, cascade: bool, hint: str) -> Update:
         """:meth:`remove`, where a refusal for want of ``cascade`` ends with ``hint`` (how the caller's user asks
         for it: a keyword argument in Python, a key of the event in ``swrules session``)."""
         with self._lock:

@@ -145,7 +145,7 @@ def _apply(session: Session, line: str) -> dict[str, Any]:
         target = event["remove"]
         if not isinstance(target, str):
             raise InputError([Problem(message="remove names a fact by its key type/id, or its id")])
-        update = session.remove_with_hint(target, cascade=cascade, hint=CASCADE_HINT)
+        update = session._remove(target, cascade=cascade, hint=CASCADE_HINT)  # remove, with the hint a JSON user needs
     return update.to_dict()
 
 
