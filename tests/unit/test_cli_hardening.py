@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from contextlib import redirect_stderr
@@ -109,11 +108,21 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         [sys.executable, "-m", "swrules", "evaluate", str(facts), "--ruleset", "dingnan-2020", "--period", "2021"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "0"},
     )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.read(100)  # like `| head -c 100`: read a little, then stop reading
     proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
+def test_a_pipe_closed_before_a_short_output_is_flushed_ends_quietly() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swrules", "rulesets"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # gone before the command has started: its output waits in a buffer until the end
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == ""
