@@ -109,6 +109,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     if args.out is not None:
         (check_file if args.format == "json" else check_folder)(args.out, "--out")
     if args.rejects is not None:
+        if not args.keep_going:
+            raise InputError([Problem(message="--rejects lists the facts --keep-going leaves out: give both")])
         check_file(args.rejects, "--rejects")
     budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
     facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)

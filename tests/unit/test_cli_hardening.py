@@ -69,6 +69,13 @@ def test_an_unwritable_rejects_path_is_refused_before_anything_is_printed(tmp_pa
         assert str(target) in err and "rejects" in err
 
 
+def test_rejects_without_keep_going_is_refused_not_ignored(tmp_path: Path) -> None:
+    code, out, err = cli(*EVAL, "--rejects", str(tmp_path / "rejects.jsonl"))
+    assert code == 2 and out == ""
+    assert "--rejects" in err and "--keep-going" in err
+    assert not (tmp_path / "rejects.jsonl").exists()
+
+
 def test_an_unwritable_out_is_refused_before_evaluating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
