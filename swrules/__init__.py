@@ -1,5 +1,6 @@
 """swrules: Chinese social-work talent policy as typed facts and forward-chaining rulesets."""
 
+from swrules.budget import TimeBudget
 from swrules.compare import Diff, diff
 from swrules.errors import (
     EngineError,
@@ -85,6 +86,7 @@ __all__ = [
     "Settlement",
     "SwrulesError",
     "TalentSelection",
+    "TimeBudget",
     "Training",
     "UnknownRulesetError",
     "Update",

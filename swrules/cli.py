@@ -1,13 +1,16 @@
 """The ``swrules`` command: argument parsing and printing; the policy lives in the library.
 
 Exit codes: 0 success, 1 a check failed (``swrules test``) or an internal
-error, 2 bad input (facts, ruleset, period, arguments). Errors go to stderr,
-one line per problem; stdout gets nothing on failure.
+error, 2 bad input (facts, ruleset, period, arguments, an output that cannot
+be written), 141 the reader of stdout went away (``… | head``; quietly, as
+Unix tools end on SIGPIPE). Errors go to stderr, one line per problem;
+stdout gets nothing on failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,9 +19,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from swrules import docgen, report, stream
+from swrules import __version__, docgen, report, stream
+from swrules._help import FACTS_HELP, SET_HELP, add_encoding
 from swrules._json import dumps
+from swrules._outputs import check_file, check_folder
 from swrules._text import printable
+from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.evaluation import evaluate
@@ -39,8 +45,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _read_facts(path: str, keep_going: bool = False) -> FactSet:
-    return read_facts(path, keep_going=keep_going)
+def _read_facts(
+    path: str, keep_going: bool = False, budget: TimeBudget | None = None, encoding: str = "utf-8"
+) -> FactSet:
+    return read_facts(path, keep_going=keep_going, budget=budget, encoding=encoding)
 
 
 def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
@@ -66,20 +74,28 @@ def _example_path(name: str) -> Path:
     return Path(str(resources.files("swrules") / "examples" / f"{name}.json"))
 
 
+class _Seconds(argparse.Action):
+    """``--timeout``: a positive, finite number of seconds (argparse's float takes ``nan`` and ``inf`` too)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, option: Any = None
+    ) -> None:
+        if not (math.isfinite(value) and value > 0):
+            parser.error(
+                f"argument {self.option_strings[0]}: must be a positive, finite number of seconds (got {value})"
+            )
+        setattr(namespace, self.dest, value)
+
+
 def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True, period: bool = True) -> None:
     if file:
-        p.add_argument("file", help='facts as JSON ({"facts": [...]}) or JSON Lines (.jsonl); - reads stdin')
+        p.add_argument("file", help=FACTS_HELP)
+        add_encoding(p)
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     if period:
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="NAME=VALUE",
-        help="a what-if: change a parameter (see the ruleset's reference page), or the ruleset's window "
-        "(applies_from=YYYY-MM-DD, applies_until=YYYY-MM-DD or none); lists are comma-separated",
-    )
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -89,7 +105,17 @@ def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    facts = _read_facts(args.file, keep_going=args.keep_going)
+    # Every output is checked before any work is done: nothing is printed and then refused.
+    if args.format != "json" and args.out is None:
+        raise InputError([Problem(message=f"--format {args.format} writes files: give a folder with --out DIR")])
+    if args.out is not None:
+        (check_file if args.format == "json" else check_folder)(args.out, "--out")
+    if args.rejects is not None:
+        if not args.keep_going:
+            raise InputError([Problem(message="--rejects lists the facts --keep-going leaves out: give both")])
+        check_file(args.rejects, "--rejects")
+    budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
+    facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)
     progress = ProgressLine(sys.stderr)
     try:
         result = evaluate(
@@ -98,12 +124,19 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             period=args.period,
             engine=args.engine,
             parameters=_settings(args),
-            timeout=args.timeout,
+            timeout=budget,
             progress=progress if progress.enabled else None,
         )
     finally:
         progress.close()
-    if args.format == "json":
+    if args.format == "json" and args.out is not None:
+        try:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                result.write_json(fh)
+        except OSError as err:
+            raise InputError([Problem(message=f"--out {args.out}: cannot be written: {err.strerror}")]) from None
+        out.write(f"{args.out}\n")
+    elif args.format == "json":
         result.write_json(out)
     else:
         _write_tables(result, args.format, args.out, out)
@@ -124,7 +157,7 @@ def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
-    facts = _read_facts(args.file)
+    facts = _read_facts(args.file, encoding=args.encoding)
     result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args))
     explanation = result.explain(args.item)
     if args.format == "json":
@@ -149,7 +182,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_settle(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.settlement import read_ledger, settle
 
-    facts = _read_facts(args.file)
+    facts = _read_facts(args.file, encoding=args.encoding)
     payments = read_ledger(args.paid)
     settlement = settle(
         facts,
@@ -182,6 +215,10 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.cases import run_paths
 
     results = run_paths(args.paths, engine=args.engine)
+    if not results:
+        raise InputError(
+            [Problem(message=f"no case found in {', '.join(args.paths)}: give case files (.toml) or folders of them")]
+        )
     failed = 0
     current = None
     for r in results:
@@ -204,7 +241,7 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.compare import diff, parse_settings
     from swrules.rulesets import load_ruleset
 
-    facts = _read_facts(args.file)
+    facts = _read_facts(args.file, encoding=args.encoding)
     old_rs, new_rs = load_ruleset(args.from_), load_ruleset(args.to)
     result = diff(
         facts,
@@ -313,6 +350,7 @@ def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="swrules", description="Evaluate social-work talent policy rulesets against typed facts.")
+    parser.add_argument("--version", action="version", version=f"swrules {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("evaluate", help="evaluate facts; print the result as JSON")
@@ -323,19 +361,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out bad facts (and the facts that depend on them) instead of refusing the input",
     )
     p.add_argument("--rejects", metavar="FILE", help="with --keep-going: write the rejected facts as JSON Lines")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="fail if evaluating takes longer")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        action=_Seconds,
+        default=None,
+        metavar="SECONDS",
+        help="a time budget for the whole command (reading the facts, evaluating, building the result): past it, "
+        "stop with exit 1 and print nothing",
+    )
     p.add_argument(
         "--format",
         choices=("json", "csv", "parquet"),
         default="json",
-        help="json on stdout (default), or one csv/parquet file per section in --out DIR",
+        help="json on stdout (default) or in the --out file, or one csv/parquet file per section in the --out folder",
     )
-    p.add_argument("--out", metavar="DIR", help="folder for --format csv or parquet")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="with --format json: the file to write (its path is printed); with csv or parquet: the folder",
+    )
 
     p.set_defaults(handler=_cmd_evaluate)
 
     p = sub.add_parser("diff", help="compare the results of two rulesets, or of one with changed parameters")
-    p.add_argument("file", help="facts as JSON or JSON Lines")
+    p.add_argument("file", help=FACTS_HELP)
+    add_encoding(p)
     p.add_argument("--from", dest="from_", required=True, metavar="RULESET", help="ruleset id or path (the old side)")
     p.add_argument("--to", required=True, metavar="RULESET", help="ruleset id or path (the new side)")
     p.add_argument("--period", required=True, help="YYYY or YYYY-MM")
@@ -394,7 +445,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args, stdout))
+        code = int(args.handler(args, stdout))
+        stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:  # `swrules … | head`: the reader has all it wanted
+        _silence(stdout)
+        return 141
     except InputError as err:  # one line per problem: control characters in what it quotes are escaped
         for problem in err.problems:
             print(printable(f"swrules: {problem}"), file=sys.stderr)
@@ -413,6 +469,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             raise
         print(printable(f"swrules: internal error: {type(err).__name__}: {err}"), file=sys.stderr)
         return 1
+
+
+def _silence(stdout: TextIO) -> None:
+    """Point stdout at the null device, so that Python's own flush at exit does not fail on the closed pipe."""
+    try:
+        fd = stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def run() -> NoReturn:  # pragma: no cover - the console script

@@ -99,13 +99,24 @@ def generate(out: Path | None = None) -> list[Path]:
 def add_command(sub: Any) -> None:
     """Register ``swrules docs`` on the command line's sub-parsers."""
     p = sub.add_parser("docs", help="write the reference pages (Markdown) of every shipped ruleset")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"directory to write into (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help=f"folder to write into; without it, {DEFAULT_OUT} of the project in the working folder (one with a "
+        "rulesets/ folder), and nowhere else",
+    )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a page is out of date")
     p.set_defaults(handler=_cmd_docs)
 
 
 def _cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
-    target = Path(args.out)
+    if args.out is None and not Path("rulesets").is_dir():
+        raise SwrulesError(
+            f"without --out, swrules docs writes into {DEFAULT_OUT} of a project (a folder holding rulesets/), and "
+            f"{str(Path.cwd())!r} is not one: run it in the project's root, or give --out DIR"
+        )
+    target = Path(args.out) if args.out is not None else DEFAULT_OUT
     if args.check:
         problems = stale(target)
         for problem in problems:

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from swrules._collector import collector_paused
+from swrules.budget import TimeBudget, budget_of, timed
 from swrules.engine import Derivation, Program, Progress, compile_programs, durable_available, execute, key_of
 from swrules.errors import EngineError
 from swrules.items import Eligibility, Finding, Item, Obligation, PostGrade
@@ -38,7 +39,7 @@ def evaluate(
     period: str | Period,
     engine: str | None = None,
     parameters: Mapping[str, Any] | None = None,
-    timeout: float | None = None,
+    timeout: float | TimeBudget | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Evaluate ``facts`` against ``ruleset`` for ``period``.
@@ -51,11 +52,16 @@ def evaluate(
     ``applies_until`` move the ruleset's window). A period wholly outside the
     ruleset's window raises :class:`~swrules.errors.PeriodError`. Bad input
     raises :class:`~swrules.errors.InputError` listing every problem.
-    ``timeout`` is a time budget in seconds: an evaluation that runs past it
+    ``timeout`` is a time budget for the whole call, in seconds from the call
+    (or a :class:`~swrules.budget.TimeBudget` started earlier, to count
+    reading the input too): loading the ruleset, validating the facts,
+    evaluating and building the result all count. A call that runs past it
     raises :class:`~swrules.errors.EvaluationTimeout` and returns nothing
-    partial. ``progress`` is called as the evaluation goes (stratum, strata,
-    partitions done, partitions in the stratum), for a progress display.
+    partial; see docs/reliability.md for where it is read. ``progress`` is
+    called as the evaluation goes (stratum, strata, partitions done,
+    partitions in the stratum), for a progress display.
     """
+    budget = budget_of(timeout)
     the_period = Period.parse(period)
     the_ruleset = load_ruleset(ruleset)
     if parameters:
@@ -64,15 +70,20 @@ def evaluate(
     name = engine or DEFAULT_ENGINE
     # durable-rules leaves reference cycles behind every action, so the collector keeps running for it.
     with collector_paused() if name == "native" else contextlib.nullcontext():
-        fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+        fact_set = facts if isinstance(facts, FactSet) else load_facts(timed(facts, budget))
+        if budget is not None:
+            budget.check()
         programs = compile_programs(
             the_ruleset.id, the_ruleset.bindings(), the_ruleset.parameters, frame, dated=fact_set.dated_types()
         )
         worlds = []
         for program in programs:
-            run = execute(program, fact_set, name, timeout=timeout, progress=progress)
+            run = execute(program, fact_set, name, timeout=budget, progress=progress)
             worlds.append(World(program, run.items, run.derivations, run.objects))
-        return build_result(the_ruleset, the_period, name, worlds)
+        result = build_result(the_ruleset, the_period, name, worlds)
+        if budget is not None:
+            budget.check()  # building the result counts too: past the budget, nothing is returned
+        return result
 
 
 @attrs.frozen

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final, TextIO
 
+from swrules._help import FACTS_HELP, SET_HELP, add_encoding
+from swrules._outputs import check_file
 from swrules._text import printable
 from swrules.engine import ENGINES
 from swrules.errors import SwrulesError
@@ -99,11 +101,12 @@ def render(result: Result, facts: FactSet, *, title: str | None = None) -> str:
 def add_command(sub: Any) -> None:
     """Register ``swrules report`` on the command line's sub-parsers."""
     p = sub.add_parser("report", help="evaluate facts; write a self-contained HTML report")
-    p.add_argument("file", help='facts as JSON ({"facts": [...]}); - reads stdin')
+    p.add_argument("file", help=FACTS_HELP)
+    add_encoding(p)
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a what-if: change a parameter or the window")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
     p.add_argument("--out", required=True, help="the HTML file to write; - writes to stdout")
     p.set_defaults(handler=_cmd_report)
 
@@ -113,7 +116,9 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.evaluation import evaluate
     from swrules.sources import read_facts  # size limits, stdin, problems as InputError
 
-    facts = read_facts(args.file)
+    if args.out != "-":
+        check_file(args.out, "--out")  # before any work: nothing is evaluated to be thrown away
+    facts = read_facts(args.file, encoding=args.encoding)
     parameters = settings_for(args.ruleset, args.set)
     result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=parameters)
     text = render(result, facts)

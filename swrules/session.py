@@ -180,7 +180,16 @@ class Session:
 
     def add(self, fact: Fact | Mapping[str, Any]) -> Update:
         """Add one fact (an object or its JSON dict): a new entity, or a new version of one held (its window must
-        not overlap the others')."""
+        not overlap the others'). Several facts at once go to :meth:`add_all`."""
+        if isinstance(fact, Iterable) and not isinstance(fact, (Mapping, str, bytes)):
+            raise InputError(
+                [
+                    Problem(
+                        message=f"Session.add takes one fact, not a {type(fact).__name__}: "
+                        "add several facts, checked together, with Session.add_all([...])"
+                    )
+                ]
+            )
         return self.add_all([fact])
 
     def add_all(self, facts: Iterable[Fact | Mapping[str, Any]]) -> Update:
@@ -203,6 +212,11 @@ class Session:
         A fact other facts refer to (a person holding certificates) is removed only with ``cascade``, and then
         with every fact that refers to it, directly or through others — unless another version of it stays.
         """
+        return self._remove(fact, cascade=cascade, hint="pass cascade=True to remove them too")
+
+    def _remove(self, fact: Fact | str, *, cascade: bool, hint: str) -> Update:
+        """:meth:`remove`, where a refusal for want of ``cascade`` ends with ``hint`` (how the caller's user asks
+        for it: a keyword argument in Python, a key of the event in ``swrules session``)."""
         with self._lock:
             key = self._key_of(fact)
             doomed = self._dependants(key)
@@ -213,8 +227,7 @@ class Session:
                 raise InputError(
                     [
                         Problem(
-                            message=f"{len(others)} fact(s) refer to it ({shown}); remove them first, "
-                            "or pass cascade=True to remove them too",
+                            message=f"{len(others)} fact(s) refer to it ({shown}); remove them first, or {hint}",
                             fact_type=target.TYPE,
                             fact_id=target.id,
                         )

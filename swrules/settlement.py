@@ -27,6 +27,7 @@ import attrs
 
 from swrules._json import dump
 from swrules._text import printable
+from swrules.budget import TimeBudget, budget_of, timed
 from swrules.errors import InputError, PeriodError, Problem
 from swrules.evaluation import evaluate
 from swrules.items import ObligationKind
@@ -407,28 +408,30 @@ def settle(
     paid: Any,
     engine: str | None = None,
     parameters: Mapping[str, Any] | None = None,
-    timeout: float | None = None,
+    timeout: float | TimeBudget | None = None,
 ) -> Settlement:
     """Settle ``facts`` under ``ruleset`` through the month ``through`` against the payments ``paid``.
 
     ``paid`` is a list of :class:`Payment` (or ledger dicts, or ``{"payments": [...]}``), or the path of a ledger
     file. Owed are the money obligations due from the ruleset's first day through ``through``, evaluated year by
-    year (a year's run lists exactly what falls due in its months).
+    year (a year's run lists exactly what falls due in its months). ``timeout`` is one time budget for the whole
+    call, every year's evaluation included.
     """
+    budget = budget_of(timeout)
     month = Period.parse(through)
     if month.month is None:
         raise PeriodError(f"settle runs through a month YYYY-MM (got {str(month)!r})")
     the_ruleset = load_ruleset(ruleset)
     if parameters:
         the_ruleset = the_ruleset.with_parameters(parameters)
-    fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+    fact_set = facts if isinstance(facts, FactSet) else load_facts(timed(facts, budget))
     payments = read_ledger(paid) if isinstance(paid, (str, Path)) else parse_ledger(paid)
     owed: dict[str, tuple[str, str, str, str, Decimal]] = {}
     seen: dict[str, tuple[str, str, str, str, Decimal]] = {}  # in-kind benefits too: what ids of a rule look like
     first = the_ruleset.applies_from.year
     last = month.year if the_ruleset.applies_until is None else min(month.year, the_ruleset.applies_until.year)
     for year in range(first, last + 1):
-        result = evaluate(fact_set, ruleset=the_ruleset, period=str(year), engine=engine, timeout=timeout)
+        result = evaluate(fact_set, ruleset=the_ruleset, period=str(year), engine=engine, timeout=budget)
         for ob in result.obligations:
             if ob.due > str(month):
                 continue

@@ -9,6 +9,7 @@ costs memory for its facts, never for its text.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import os
 import sys
@@ -17,16 +18,20 @@ from typing import IO, Any, Final
 
 import attrs
 
+from swrules.budget import TimeBudget, timed
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES
 from swrules.load import FactSet, load_facts, parse_json
 
-__all__ = ["MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_csv_folder", "read_facts", "read_jsonl"]
+__all__ = ["CSV_ENCODINGS", "MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_csv_folder", "read_facts", "read_jsonl"]
 
 #: Largest JSON document read whole (bytes); bigger inputs belong in JSON Lines.
 MAX_JSON_BYTES: Final = 128 * 1024 * 1024
-#: Largest line of a JSON Lines file (bytes).
+#: Largest line of a JSON Lines file, or of a CSV file (bytes).
 MAX_LINE_BYTES: Final = 1024 * 1024
+#: The encodings a folder of CSV files may be in: UTF-8 (the default; a byte-order mark is allowed either way),
+#: and GBK and GB 18030, in which Chinese spreadsheet software saves CSV. JSON is always UTF-8.
+CSV_ENCODINGS: Final = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 
 
 def read_jsonl(stream: IO[bytes], *, source: str) -> list[Any]:
@@ -57,15 +62,26 @@ def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
         yield number, line
 
 
-def read_facts(path: str, *, keep_going: bool = False) -> FactSet:
-    """Load and validate the facts of ``path`` (``-`` for stdin): ``.jsonl`` as JSON Lines, else one JSON document."""
+def read_facts(
+    path: str, *, keep_going: bool = False, budget: TimeBudget | None = None, encoding: str = "utf-8"
+) -> FactSet:
+    """Load and validate the facts of ``path`` (``-`` for stdin): ``.jsonl`` as JSON Lines, a folder as CSV files
+    (in ``encoding``, one of :data:`CSV_ENCODINGS`), else one JSON document.
+
+    ``budget``, when given, is read after the file is read and as the facts are validated.
+    """
     source = "stdin" if path == "-" else path
+    folder = path != "-" and os.path.isdir(path)
+    if not folder and csv_encoding(encoding) != "utf-8":
+        raise InputError(
+            [Problem(message=f"{source}: an encoding ({encoding}) is for a folder of CSV files; JSON is UTF-8")]
+        )
     try:
         if path == "-":
             stream: IO[bytes] = sys.stdin.buffer
         else:
-            if os.path.isdir(path):
-                return read_csv_folder(path, keep_going=keep_going)
+            if folder:
+                return read_csv_folder(path, keep_going=keep_going, budget=budget, encoding=encoding)
             stream = open(path, "rb")
     except OSError as err:
         raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None
@@ -93,18 +109,23 @@ def read_facts(path: str, *, keep_going: bool = False) -> FactSet:
     finally:
         if path != "-":
             stream.close()
-    return load_facts(data, keep_going=keep_going)
+    return load_facts(timed(data, budget), keep_going=keep_going)
 
 
-def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
+def read_csv_folder(
+    folder: str, *, keep_going: bool = False, budget: TimeBudget | None = None, encoding: str = "utf-8"
+) -> FactSet:
     """Facts from a folder of CSV files, one per fact type (``person.csv``, ``certificate.csv``…).
 
     Columns are named as the fields of the interchange contract; an empty cell
     is an absent field; booleans are ``true``/``false`` (or ``1``/``0``); a
     list (a project's ``social_workers``) is ids separated by ``;``. Files
-    are UTF-8 (a byte-order mark is allowed). Every problem names the file,
-    the row (the header is row 1) and the column.
+    are in ``encoding`` (one of :data:`CSV_ENCODINGS`; UTF-8 by default, a
+    byte-order mark allowed), a line at most :data:`MAX_LINE_BYTES`; bytes
+    that do not decode are an error naming the file and line. Every other
+    problem names the file, the row (the header is row 1) and the column.
     """
+    encoding = csv_encoding(encoding)
     names = sorted(n for n in os.listdir(folder) if n.endswith(".csv"))
     unknown = [n for n in names if n[:-4] not in FACT_TYPES]
     if unknown or not names:
@@ -119,8 +140,8 @@ def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
         kinds = {a.name: a.metadata.get("kind") for a in attrs.fields(FACT_TYPES[fact_type])}
         path = os.path.join(folder, name)
         try:
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                reader = csv.DictReader(fh)
+            with open(path, "rb") as fh:
+                reader = csv.DictReader(_decoded_lines(fh, path, encoding))
                 for column in reader.fieldnames or []:
                     if column not in kinds:
                         problems.append(Problem(message=f"unknown column for a {fact_type}", source=path, field=column))
@@ -135,19 +156,57 @@ def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
                         fact[column] = _cell(cell, kinds[column])
                     rows.append(fact)
                     where.append(f"{path} row {number}")
-        except UnicodeDecodeError as err:
-            problems.append(Problem(message=f"not UTF-8 text ({err.reason} at byte {err.start})", source=path))
+        except InputError as err:
+            problems.extend(err.problems)
         except (OSError, csv.Error) as err:
             problems.append(Problem(message=f"cannot be read as CSV: {err}", source=path))
     if problems:
         raise InputError(problems)
     try:
-        return load_facts(rows, keep_going=keep_going)
+        return load_facts(timed(rows, budget), keep_going=keep_going)
     except InputError as err:
         located = [
             attrs.evolve(p, source=where[p.index], index=None) if p.index is not None else p for p in err.problems
         ]
         raise InputError(located) from None
+
+
+def csv_encoding(name: str) -> str:
+    """``name`` as one of :data:`CSV_ENCODINGS` (any case), or :class:`InputError`."""
+    lowered = name.lower()
+    if lowered not in CSV_ENCODINGS:
+        expected = ", ".join(CSV_ENCODINGS)
+        raise InputError([Problem(message=f"unknown encoding {name!r} for CSV files (expected one of {expected})")])
+    return lowered
+
+
+def _decoded_lines(stream: IO[bytes], path: str, encoding: str) -> Iterator[str]:
+    """The lines of a CSV file as text, decoded a line at a time so that an error can name its line.
+
+    A line break never occurs inside a character in UTF-8, GBK or GB 18030, so a line decodes on its own.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding.startswith("utf-8") else encoding)()
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            raise InputError([Problem(message=f"longer than {MAX_LINE_BYTES} bytes", source=f"{path} line {number}")])
+        try:
+            text = decoder.decode(line, final=not line)
+        except UnicodeDecodeError as err:
+            hint = (
+                " — saved by Chinese spreadsheet software? read it with --encoding gbk (encoding='gbk' in Python)"
+                if encoding.startswith("utf-8")
+                else ""
+            )
+            where = f"{path} line {number if line else number - 1}"
+            message = f"not {encoding.upper()} text ({err.reason} at byte {err.start + 1} of the line){hint}"
+            raise InputError([Problem(message=message, source=where)]) from None
+        if text:
+            yield text
+        if not line:
+            return
 
 
 def _cell(cell: str, kind: object) -> object:

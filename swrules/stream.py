@@ -7,24 +7,31 @@ event. Events:
     {"add": FACT}                 {"add": [FACT, ...]}           (a fact, or several checked together)
     {"replace": FACT}             (the fact of the same type and id)
     {"remove": "certificate/k1"}  {"remove": "p1", "cascade": true}
-    {"result": true}              (the whole result document, as ``swrules evaluate`` prints it)
+    {"result": true}              (the whole result document, as ``swrules evaluate`` prints it;
+                                   {"result": false} asks for nothing and is answered all the same)
 
-Each answer is one line: ``{"event": N, "added": [...], "removed": [...],
-"changed": [{"before": ..., "after": ...}]}`` (items tagged with their
-section), or ``{"event": N, "error": [...]}`` when the event was refused —
-the session is then as it was, and the stream goes on. The exit code at the
-end is 0 when every event was applied, 2 when some was bad input, 1 when a
-re-derivation failed.
+Each answer is one line of one envelope, every key always present in this
+order (:data:`ANSWER_KEYS`)::
+
+    {"event": N, "ok": true, "added": [...], "removed": [...],
+     "changed": [{"before": ..., "after": ...}], "result": null, "error": []}
+
+``added``, ``removed`` and ``changed`` hold the items the event changed,
+tagged with their section; ``result`` is the result document for
+``{"result": true}`` and null otherwise; ``error`` lists why an event was
+refused (``ok`` false, the lists empty) — the session is then as it was, and
+the stream goes on. The exit code at the end is 0 when every event was
+applied, 2 when some was bad input, 1 when a re-derivation failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from swrules._help import add_encoding
 from swrules._json import dumps
 from swrules._text import printable
 from swrules.engine import ENGINES
@@ -32,7 +39,10 @@ from swrules.errors import EngineError, InputError, Problem, SwrulesError
 from swrules.load import parse_json
 from swrules.session import Session, Update
 
-__all__ = ["add_command", "serve"]
+__all__ = ["ANSWER_KEYS", "add_command", "serve"]
+
+#: The keys of every answer line, in their order.
+ANSWER_KEYS = ("event", "ok", "added", "removed", "changed", "result", "error")
 
 #: The longest event line read (a fact, or a batch of them).
 MAX_LINE = 1 << 20
@@ -42,7 +52,8 @@ _VERBS = ("add", "replace", "remove", "result")
 def add_command(sub: Any) -> None:
     """Register ``swrules session`` on the command line's sub-parsers."""
     p = sub.add_parser("session", help="keep an evaluation current: events in on stdin, changes out on stdout")
-    p.add_argument("file", nargs="?", help="facts to start from (JSON or JSON Lines); none: start empty")
+    p.add_argument("file", nargs="?", help="facts to start from (JSON, JSON Lines or a CSV folder); none: start empty")
+    add_encoding(p)
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
     p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: durable where installed)")
@@ -52,7 +63,7 @@ def add_command(sub: Any) -> None:
 def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.sources import read_facts as _read_facts  # size limits, stdin, problems as InputError
 
-    facts = _read_facts(args.file) if args.file else None
+    facts = _read_facts(args.file, encoding=args.encoding) if args.file else None
     session = Session(ruleset=args.ruleset, period=args.period, engine=args.engine, facts=facts)
     return serve(session, sys.stdin, out, sys.stderr)
 
@@ -64,8 +75,9 @@ def serve(session: Session, events: TextIO, out: TextIO, err: TextIO) -> int:
         if not line.strip():
             continue
         errors: list[str] = []
+        answer: dict[str, Any] = {}
         try:
-            answer = _apply(session, line, number)
+            answer = _apply(session, line)
         except InputError as error:
             worst = max(worst, 2)
             errors = [str(p) for p in error.problems]
@@ -78,8 +90,17 @@ def serve(session: Session, events: TextIO, out: TextIO, err: TextIO) -> int:
         if errors:
             for message in errors:
                 print(printable(f"swrules: event {number}: {message}"), file=err)
-            answer = dumps({"event": number, "error": errors}, indent=None)
-        out.write(answer + "\n")
+            answer = {}
+        envelope = {
+            "event": number,
+            "ok": not errors,
+            "added": answer.get("added", []),
+            "removed": answer.get("removed", []),
+            "changed": answer.get("changed", []),
+            "result": answer.get("result"),
+            "error": errors,
+        }
+        out.write(dumps(envelope, indent=None) + "\n")
         out.flush()
     return worst
 
@@ -97,20 +118,20 @@ def _lines(events: TextIO) -> Any:
         yield line
 
 
-def _apply(session: Session, line: str, number: int) -> str:
-    """One event applied; its answer as a line of JSON."""
+def _apply(session: Session, line: str) -> dict[str, Any]:
+    """One event applied; what its answer carries (the envelope's number and errors are added by the caller)."""
     if line == "\0too long":
         raise InputError([Problem(message=f"an event line may be at most {MAX_LINE:,} characters")])
-    event = parse_json(line, source=f"event {number}")
+    event = parse_json(line, source="the event")  # the caller names the event by its number
     if not isinstance(event, Mapping) or len(set(event) & set(_VERBS)) != 1:
         raise InputError([Problem(message=f"an event is an object with one of {', '.join(_VERBS)}")])
     extra = sorted(set(event) - {*_VERBS, "cascade"})
     if extra:
         raise InputError([Problem(message=f"unknown key {extra[0]!r} in an event")])
     if "result" in event:
-        text = io.StringIO()
-        session.result().write_json(text, indent=None)
-        return f'{{"event": {number}, "result": {text.getvalue().strip()}}}'
+        if not isinstance(event["result"], bool):
+            raise InputError([Problem(message="result must be true or false")])
+        return {"result": session.result().to_dict()} if event["result"] else {}
 
     update: Update
     if "add" in event:
@@ -125,5 +146,9 @@ def _apply(session: Session, line: str, number: int) -> str:
         target = event["remove"]
         if not isinstance(target, str):
             raise InputError([Problem(message="remove names a fact by its key type/id, or its id")])
-        update = session.remove(target, cascade=cascade)
-    return dumps({"event": number, **update.to_dict()}, indent=None)
+        update = session._remove(target, cascade=cascade, hint=CASCADE_HINT)  # remove, with the hint a JSON user needs
+    return update.to_dict()
+
+
+#: What a refused remove tells a stream's user to do: the key to put in the event, not a Python argument.
+CASCADE_HINT = 'add "cascade": true to the event to remove them too'

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Final
 
+from swrules.budget import TimeBudget, budget_of
 from swrules.errors import EngineError, SwrulesError
 from swrules.facts import Fact
 from swrules.load import FactSet
@@ -66,19 +67,26 @@ def _backend(name: str) -> _durable.DurableBackend | NativeBackend:
 
 
 def execute(
-    program: Program, facts: FactSet, engine: str, *, timeout: float | None = None, progress: Progress | None = None
+    program: Program,
+    facts: FactSet,
+    engine: str,
+    *,
+    timeout: float | TimeBudget | None = None,
+    progress: Progress | None = None,
 ) -> Run:
     """Run ``program`` on ``facts`` with the named backend and return the finished run.
 
-    ``timeout`` (seconds) bounds the evaluation: past it, :class:`EvaluationTimeout` is raised and nothing is
-    returned.
+    ``timeout`` (seconds, or a :class:`~swrules.budget.TimeBudget` already running) bounds the evaluation: it is
+    read before every firing and once more when the run is done; past it, :class:`EvaluationTimeout` is raised
+    and nothing is returned.
     """
-    if timeout is not None and not timeout > 0:
-        raise EngineError(f"a time budget must be a positive number of seconds (got {timeout!r})")
+    budget = budget_of(timeout)
     backend = _backend(engine)
-    run = Run(program, facts, backend, timeout, progress)
+    run = Run(program, facts, backend, budget, progress)
     with _engine_errors(engine):
         backend.execute(run)
+    if budget is not None:
+        budget.check()  # a last firing that ran past the budget returns nothing either
     return run
 
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeAlias, cast
 
 import attrs
 
+from swrules.budget import TimeBudget, budget_of
 from swrules.context import Context
 from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
 from swrules.facts import FACT_TYPES, Fact, fact_key
@@ -324,14 +325,16 @@ class Run:
         program: Program,
         facts: FactSet,
         backend: Backend,
-        timeout: float | None = None,
+        timeout: float | TimeBudget | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.progress = progress
         self.program = program
         self.backend = backend
-        self.timeout = timeout
-        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.budget = budget_of(timeout)
+        self.timeout = None if self.budget is None else self.budget.seconds
+        self.deadline = None if self.budget is None else self.budget.deadline
+        self.clock: Callable[[], float] = time.monotonic if self.budget is None else self.budget.clock
         self.facts = facts
         self._items_by_key: dict[str, Item] = {}
         self._by_type: dict[str, list[Obj]] = defaultdict(list)
@@ -427,8 +430,8 @@ class Run:
         return out
 
     def check_time(self) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise EvaluationTimeout(self.timeout or 0.0)
+        if self.budget is not None:
+            self.budget.check()
 
     def _plan(self, rule: BoundRule) -> _Plan:
         plan = self._plans.get(rule.index)
@@ -464,7 +467,7 @@ class Run:
         single = aliases[0] if len(aliases) == 1 else None
         ruleset, frame, params = self.program.ruleset, self.program.frame, rule.params
         rule_id = rule.id
-        deadline, clock = self.deadline, time.monotonic
+        deadline, clock = self.deadline, self.clock
         known_why, by_key, by_type, items = self._why, self._items_by_key, self._by_type, self.items
         out: list[Item] = []
         # One context and one binding serve every firing: a derive function reads them while it runs, and

@@ -11,7 +11,7 @@ import pytest
 import swrules
 from swrules.context import Context
 from swrules.engine import ENGINES, _durable, durable_available
-from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
+from swrules.errors import EngineError, EvaluationTimeout, InputError, RuleFailedError
 from swrules.ir import Match, RuleDef
 from swrules.items import Item
 from swrules.population import generate
@@ -88,7 +88,7 @@ def test_an_evaluation_past_its_budget_fails_cleanly_and_the_next_one_runs(
         swrules.evaluate(facts, ruleset=path, period="2021", engine=engine, timeout=0.05)
     assert time.monotonic() - started < 5
     assert swrules.evaluate(FACTS, ruleset="dingnan-2020", period="2021", engine=engine, timeout=30).eligibility
-    with pytest.raises(EngineError, match="positive"):
+    with pytest.raises(InputError, match="positive"):  # a bad budget is bad input, not an engine failure
         swrules.evaluate(FACTS, ruleset="dingnan-2020", period="2021", engine=engine, timeout=0)
 
 

@@ -115,6 +115,7 @@ def test_write_check_and_cleanup(tmp_path: Path, rulesets: list[Ruleset]) -> Non
 
 def test_cli_docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "rulesets").mkdir()  # a project: the default output is its docs/rulesets
     buf = io.StringIO()
     assert main(["docs", "--check"], out=buf) == 1
     assert "run `swrules docs`" in buf.getvalue()
