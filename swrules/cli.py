@@ -47,7 +47,7 @@ def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
     for r in facts.rejected:
         kind = "" if r.fact_type is None else r.fact_type if r.fact_type in FACT_TYPES else shown(r.fact_type)
         name = " ".join(x for x in (kind, shown(r.fact_id) if r.fact_id else "") if x)
-        print(f"swrules: rejected {r.where} {name}: {'; '.join(r.reasons)}", file=sys.stderr)
+        print(f"swrules: rejected {' '.join(x for x in (r.where, name) if x)}: {'; '.join(r.reasons)}", file=sys.stderr)
     if rejects_path is not None:
         try:
             with open(rejects_path, "w", encoding="utf-8") as fh:

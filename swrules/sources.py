@@ -53,9 +53,9 @@ def _read_jsonl(stream: IO[bytes], source: str) -> tuple[list[Any], list[str]]:
             continue
         else:
             try:
-                facts.append(parse_json(line, source="the line"))
-            except InputError as err:
-                facts.append(Unreadable(err.problems[0].message))
+                facts.append(parse_json(line.rstrip(b"\r\n"), source="the line"))
+            except InputError as err:  # one line: its column is enough
+                facts.append(Unreadable(err.problems[0].message.replace(" at line 1 column ", " at column ")))
         where.append(here)
     return facts, where
 
