@@ -466,3 +466,21 @@ def test_every_wrong_type_in_a_typed_class_is_a_swrules_error() -> None:
         Training(id="t1", person="p1", year=2021, hours=Decimal(-1))
     with pytest.raises(SwrulesError):
         Person(id="", role=Role.OTHER)
+
+
+_ANY_TEXT = st.one_of(st.characters(codec="ascii"), st.characters(categories=["Cs"]), st.characters(), st.just("\x00"))
+
+
+@given(st.text(alphabet=_ANY_TEXT, min_size=1, max_size=30))
+def test_any_id_is_either_refused_or_written_as_utf8(ident: str) -> None:
+    """Over arbitrary text (surrogates and controls included): refused at the door, or safe in every output."""
+    facts = [{**PERSON, "id": ident}, {**CERT, "holder": ident}]
+    try:
+        loaded = load_facts(facts)
+    except InputError as err:
+        str(err).encode("utf-8")  # the message itself can always be written
+        assert any(p.field in ("id", "holder") for p in err.problems)
+        return
+    from swrules import evaluate
+
+    evaluate(loaded, ruleset="dingnan-2020", period="2021").to_json().encode("utf-8")
