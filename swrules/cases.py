@@ -20,14 +20,14 @@ from typing import Any, Final
 import attrs
 
 from swrules.engine import ENGINES
-from swrules.errors import RulesetError, SwrulesError
+from swrules.errors import RulesetError, SwrulesError, shown
 from swrules.evaluation import evaluate
 from swrules.items import ITEM_TYPES, OUTPUT_SECTIONS
 from swrules.load import parse_json
 from swrules.period import Period
 from swrules.rulesets import Ruleset, load_ruleset
 
-__all__ = ["Case", "CaseResult", "load_cases", "run_case", "run_file", "run_paths"]
+__all__ = ["Case", "CaseFileError", "CaseResult", "load_cases", "run_case", "run_file", "run_paths"]
 
 NULL: Final = "<null>"
 _CASE_KEYS: Final = {
@@ -90,6 +90,22 @@ def _fail(file: str, key: str, message: str) -> RulesetError:
     return RulesetError(message, file=file, key=key)
 
 
+class CaseFileError(RulesetError):
+    """Every problem found in one or more case files, in one run; ``errors`` holds each, naming file and key."""
+
+    def __init__(self, errors: Sequence[RulesetError]) -> None:
+        self.errors = tuple(errors)
+        self.file, self.key = errors[0].file, errors[0].key
+        ValueError.__init__(self, f"{len(errors)} problems in case files:\n" + "\n".join(str(e) for e in errors))
+
+
+def _raise_all(errors: Sequence[RulesetError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise CaseFileError(errors)
+
+
 def load_cases(path: str | Path) -> list[Case]:
     """Read and check a case file; any malformed entry raises :class:`RulesetError` naming file and key."""
     p = Path(path)
@@ -113,9 +129,18 @@ def load_cases(path: str | Path) -> list[Case]:
     if not isinstance(raw_cases, list) or not raw_cases:
         raise _fail(file, "cases", "must be one or more [[cases]] tables")
     rulesets: dict[str | Path, Ruleset] = {}
-    cases = [_case(raw, file, p.parent, i) for i, raw in enumerate(raw_cases)]
-    for i, case in enumerate(cases):
-        _check_against_ruleset(case, f"cases[{i}] ({case.name!r})", rulesets)
+    errors: list[RulesetError] = []
+    cases: list[Case] = []
+    for i, raw in enumerate(raw_cases):  # every case is checked, every problem of every case reported
+        before = len(errors)
+        case = _case(raw, file, p.parent, i, errors)
+        if case is not None and len(errors) == before:
+            try:
+                _check_against_ruleset(case, f"cases[{i}] ({shown(case.name)})", rulesets)
+            except RulesetError as err:
+                errors.append(err)
+            cases.append(case)
+    _raise_all(errors)
     return cases
 
 
@@ -133,7 +158,9 @@ def _check_against_ruleset(case: Case, where: str, cache: dict[str | Path, Rules
     ruleset = cache[case.ruleset]
     if case.clause is not None and case.clause not in {r.clause for r in ruleset.rules}:
         cited = ", ".join(sorted({r.clause for r in ruleset.rules}))
-        raise _fail(file, f"{where}.clause", f"{case.clause!r} is cited by no rule of {ruleset.id} (it cites {cited})")
+        raise _fail(
+            file, f"{where}.clause", f"{shown(case.clause)} is cited by no rule of {ruleset.id} (it cites {cited})"
+        )
     if case.error is not None:
         return
     try:
@@ -147,50 +174,70 @@ def _check_against_ruleset(case: Case, where: str, cache: dict[str | Path, Rules
             raise _fail(file, f"{where}.parameters.{err.key}", str(err).split(": ", 1)[-1]) from None
 
 
-def _case(raw: object, file: str, folder: Path, index: int) -> Case:
+def _case(raw: object, file: str, folder: Path, index: int, errors: list[RulesetError]) -> Case | None:
+    """One case, or None with its problems (all of them) added to ``errors``."""
+    before = len(errors)
+
+    def fail(key: str, message: str) -> None:
+        errors.append(_fail(file, key, message))
+
     where = f"cases[{index}]"
     if not isinstance(raw, dict):
-        raise _fail(file, where, "must be a table")
+        fail(where, "must be a table")
+        return None
     for key in raw:
         if key not in _CASE_KEYS:
-            raise _fail(file, f"{where}.{key}", "unknown key")
+            fail(f"{where}.{key}", "unknown key")
     for key in ("name", "ruleset", "period"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise _fail(file, f"{where}.{key}", "is required (a non-empty string)")
-    name: str = raw["name"]
-    where = f"cases[{index}] ({name!r})"
-    ruleset: str | Path = raw["ruleset"]
+            fail(f"{where}.{key}", "is required (a non-empty string)")
+    name = raw["name"] if isinstance(raw.get("name"), str) else ""
+    if name:
+        where = f"cases[{index}] ({shown(name)})"
+    ruleset: Any = raw.get("ruleset")
     if isinstance(ruleset, str) and (ruleset.endswith(".toml") or "/" in ruleset):
         ruleset = (folder / ruleset).resolve()
     has_facts, has_example = "facts" in raw, "example" in raw
+    facts: Any = None
     if has_facts == has_example:
-        raise _fail(file, where, "give either facts or example (one of them)")
-    if has_facts:
+        fail(where, "give either facts or example (one of them)")
+    elif has_facts:
         if not isinstance(raw["facts"], list):
-            raise _fail(file, f"{where}.facts", "must be an array of fact tables")
-        facts: Any = {"facts": [_plain(f) for f in raw["facts"]]}
+            fail(f"{where}.facts", "must be an array of fact tables")
+        else:
+            facts = {"facts": [_plain(f) for f in raw["facts"]]}
+    elif not isinstance(raw["example"], str):
+        fail(f"{where}.example", "must be the id of a bundled example")
     else:
-        if not isinstance(raw["example"], str):
-            raise _fail(file, f"{where}.example", "must be the id of a bundled example")
-        facts = _example(raw["example"], file, f"{where}.example")
+        try:
+            facts = _example(raw["example"], file, f"{where}.example")
+        except RulesetError as err:
+            errors.append(err)
     params = raw.get("parameters", {})
     if not isinstance(params, dict):
-        raise _fail(file, f"{where}.parameters", "must be a table of parameter values")
+        fail(f"{where}.parameters", "must be a table of parameter values")
     for key in ("clause", "engine", "error"):
         if key in raw and not isinstance(raw[key], str):
-            raise _fail(file, f"{where}.{key}", "must be a string")
+            fail(f"{where}.{key}", "must be a string")
     if raw.get("engine") not in (None, *ENGINES):
-        raise _fail(file, f"{where}.engine", f"must be one of {', '.join(ENGINES)}")
-    expect = _checks(raw.get("expect", []), file, f"{where}.expect", ())
-    absent = _checks(raw.get("absent", []), file, f"{where}.absent", ())
-    count = _checks(raw.get("count", []), file, f"{where}.count", ("where", "n"))
+        fail(f"{where}.engine", f"must be one of {', '.join(ENGINES)}")
+    if "error" not in raw and isinstance(raw.get("period"), str) and raw["period"].strip():
+        try:  # a case expecting an error may have a bad period on purpose
+            Period.parse(raw["period"])
+        except SwrulesError as err:
+            fail(f"{where}.period", str(err))
+    expect = _checks(raw.get("expect", []), file, f"{where}.expect", (), errors)
+    absent = _checks(raw.get("absent", []), file, f"{where}.absent", (), errors)
+    count = _checks(raw.get("count", []), file, f"{where}.count", ("where", "n"), errors)
     for i, c in enumerate(count):
         if not isinstance(c.get("n"), int) or isinstance(c.get("n"), bool) or c["n"] < 0:
-            raise _fail(file, f"{where}.count[{i}].n", "is required (a whole number)")
+            fail(f"{where}.count[{i}].n", "is required (a whole number)")
         if not isinstance(c.get("where", {}), dict):
-            raise _fail(file, f"{where}.count[{i}].where", "must be a table of field values")
-    if "error" not in raw and not (expect or absent or count):
-        raise _fail(file, where, "checks nothing: give expect, absent, count or error")
+            fail(f"{where}.count[{i}].where", "must be a table of field values")
+    if "error" not in raw and not (expect or absent or count) and len(errors) == before:
+        fail(where, "checks nothing: give expect, absent, count or error")
+    if len(errors) > before:
+        return None
     return Case(
         name=name,
         file=file,
@@ -207,21 +254,28 @@ def _case(raw: object, file: str, folder: Path, index: int) -> Case:
     )
 
 
-def _checks(raw: object, file: str, where: str, extra: tuple[str, ...]) -> tuple[Mapping[str, Any], ...]:
+def _checks(
+    raw: object, file: str, where: str, extra: tuple[str, ...], errors: list[RulesetError]
+) -> tuple[Mapping[str, Any], ...]:
     if not isinstance(raw, list):
-        raise _fail(file, where, "must be an array of tables")
+        errors.append(_fail(file, where, "must be an array of tables"))
+        return ()
     out = []
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict):
-            raise _fail(file, f"{where}[{i}]", "must be a table")
+            errors.append(_fail(file, f"{where}[{i}]", "must be a table"))
+            continue
         section = entry.get("section")
         if section not in OUTPUT_SECTIONS:
-            raise _fail(file, f"{where}[{i}].section", f"must be one of {', '.join(OUTPUT_SECTIONS)}")
+            message = f"must be one of {', '.join(OUTPUT_SECTIONS)} (got {shown(section)})"
+            errors.append(_fail(file, f"{where}[{i}].section", message))
+            continue
         fields = _section_fields(section)
         if extra:
             for key in entry:
                 if key not in ("section", *extra):
-                    raise _fail(file, f"{where}[{i}].{key}", f"unknown key (expected section, {', '.join(extra)})")
+                    message = f"unknown key (expected section, {', '.join(extra)})"
+                    errors.append(_fail(file, f"{where}[{i}].{key}", message))
             named = entry.get("where", {})
             prefix = f"{where}[{i}].where"
         else:
@@ -230,7 +284,8 @@ def _checks(raw: object, file: str, where: str, extra: tuple[str, ...]) -> tuple
         if isinstance(named, dict):
             for key in named:
                 if key not in fields:
-                    raise _fail(file, f"{prefix}.{key}", f"is no field of {section} (its fields: {', '.join(fields)})")
+                    message = f"is no field of {section} (its fields: {', '.join(fields)})"
+                    errors.append(_fail(file, f"{prefix}.{key}", message))
         out.append(_plain(entry))
     return tuple(out)
 
@@ -259,7 +314,7 @@ def _plain(value: Any) -> Any:
 def _example(name: str, file: str, key: str) -> Any:
     path = resources.files("swrules") / "examples" / f"{name}.json"
     if not path.is_file():
-        raise _fail(file, key, f"no bundled example is called {name!r}")
+        raise _fail(file, key, f"no bundled example is called {shown(name)}")
     return parse_json(path.read_bytes(), source=f"example {name}")
 
 
@@ -417,5 +472,14 @@ def case_files(paths: Iterable[str | Path]) -> list[Path]:
 def run_paths(paths: Iterable[str | Path], *, engine: str | None = None) -> list[CaseResult]:
     """Every case of every file under ``paths``; a malformed file raises before anything runs."""
     files = case_files(paths)
-    cases = [case for f in files for case in load_cases(f)]
+    cases: list[Case] = []
+    errors: list[RulesetError] = []
+    for f in files:  # every file's problems, not the first file's
+        try:
+            cases.extend(load_cases(f))
+        except CaseFileError as err:
+            errors.extend(err.errors)
+        except RulesetError as err:
+            errors.append(err)
+    _raise_all(errors)
     return [run_case(case, engine=engine) for case in cases]

@@ -26,8 +26,9 @@ from swrules._outputs import check_file, check_folder
 from swrules._text import printable
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
-from swrules.errors import EngineError, InputError, Problem, SwrulesError
+from swrules.errors import EngineError, InputError, Problem, SwrulesError, shown
 from swrules.evaluation import evaluate
+from swrules.facts import FACT_TYPES
 from swrules.frames import write_tables
 from swrules.items import Finding
 from swrules.load import FactSet, load_facts, parse_json
@@ -54,13 +55,17 @@ def _read_facts(
 def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
     """Print each rejected fact and the reconciliation on stderr; write them as JSON Lines if asked."""
     for r in facts.rejected:
-        name = " ".join(x for x in (r.fact_type or "", repr(r.fact_id) if r.fact_id else "") if x)
-        print(printable(f"swrules: rejected facts[{r.index}] {name}: {'; '.join(r.reasons)}"), file=sys.stderr)
+        kind = "" if r.fact_type is None else r.fact_type if r.fact_type in FACT_TYPES else shown(r.fact_type)
+        name = " ".join(x for x in (kind, shown(r.fact_id) if r.fact_id else "") if x)
+        print(
+            printable(f"swrules: rejected {' '.join(x for x in (r.where, name) if x)}: {'; '.join(r.reasons)}"),
+            file=sys.stderr,
+        )
     if rejects_path is not None:
         try:
             with open(rejects_path, "w", encoding="utf-8") as fh:
                 for r in facts.rejected:
-                    fh.write(dumps({**r.to_dict(), "fact": r.raw if isinstance(r.raw, dict) else None}, indent=None))
+                    fh.write(dumps({**r.to_dict(), "fact": r.raw_fact()}, indent=None))
                     fh.write("\n")
         except OSError as err:
             raise InputError([Problem(message=f"cannot write {rejects_path}: {err.strerror}")]) from None

@@ -21,7 +21,7 @@ import attrs
 
 from swrules._json import dumps
 from swrules._text import printable
-from swrules.errors import RulesetError
+from swrules.errors import RulesetError, shown
 from swrules.evaluation import evaluate
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
 from swrules.load import FactSet, load_facts
@@ -218,7 +218,7 @@ def parse_settings(ruleset: Ruleset, settings: Mapping[str, str] | list[str]) ->
     for entry in settings if isinstance(settings, list) else [f"{k}={v}" for k, v in settings.items()]:
         name, sep, value = entry.partition("=")
         if not sep or not name.strip():
-            raise RulesetError(f"--set takes NAME=VALUE (got {entry!r})", key=entry)
+            raise RulesetError(f"--set takes NAME=VALUE (got {shown(entry)})", key=shown(entry))
         pairs[name.strip()] = value.strip()
     return pairs
 

@@ -10,6 +10,7 @@ __all__ = [
     "EngineError",
     "EngineUnavailableError",
     "EvaluationTimeout",
+    "FactError",
     "InputError",
     "ItemNotFoundError",
     "PeriodError",
@@ -18,7 +19,31 @@ __all__ = [
     "RulesetError",
     "SwrulesError",
     "UnknownRulesetError",
+    "shown",
 ]
+
+#: The most characters of a value an error message echoes (see :func:`shown`).
+SHOWN_LENGTH = 60
+
+
+def shown(value: object, limit: int = SHOWN_LENGTH) -> str:
+    """A value as an error message echoes it: ``repr`` for text (control characters, NUL and lone surrogates
+    escaped), cut to ``limit`` characters with the full length said, so a 5 MB id costs a line, not 5 MB.
+
+    Every message that echoes a value of the input goes through here.
+    """
+    if isinstance(value, str):
+        if len(value) > limit:
+            return repr(value[:limit]) + f"… ({len(value):,} characters)"
+        return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return "a number of more than 40 digits"
+    try:
+        text = str(value)
+    except (ValueError, RecursionError):  # an integer too long to write out, or nested too deeply
+        return f"a {type(value).__name__} too large to show"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SwrulesError(Exception):
@@ -51,7 +76,7 @@ class Problem:
         if self.fact_type is not None:
             where.append(self.fact_type)
         if self.fact_id is not None:
-            where.append(repr(self.fact_id))
+            where.append(shown(self.fact_id))
         head = " ".join(where)
         body = f"{self.field}: {self.message}" if self.field else self.message
         return f"{head}: {body}" if head else body
@@ -65,6 +90,18 @@ class InputError(SwrulesError, ValueError):
         n = len(self.problems)
         lines = "\n".join(str(p) for p in self.problems)
         super().__init__(f"{n} problem{'s' if n != 1 else ''} in the input:\n{lines}")
+
+
+class FactError(InputError, TypeError):
+    """A typed fact (:mod:`swrules.facts`) was built with a value it cannot hold; the message says what to pass.
+
+    Also a :class:`TypeError`, as attrs validators' errors are, so code that caught those still does.
+    """
+
+    def __init__(self, field: str, message: str, *, fact_type: str | None = None) -> None:
+        self.problems = (Problem(message=message, fact_type=fact_type, field=field),)
+        self.field, self.message = field, message
+        Exception.__init__(self, f"{field} {message}")
 
 
 class PeriodError(SwrulesError, ValueError):

@@ -13,9 +13,12 @@ import enum
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar, Final, TypeAlias
+from typing import Any, ClassVar, Final, NoReturn, TypeAlias
 
 import attrs
+
+from swrules._decimal import decimal_problem
+from swrules.errors import FactError, shown
 
 __all__ = [
     "FACT_TYPES",
@@ -110,35 +113,74 @@ class OrgKind(enum.Enum):
 # line of defence for Python callers who build facts by hand.
 
 
-def _nonempty_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _fail(inst: object, attribute: attrs.Attribute[Any], message: str) -> NoReturn:
+    """Raise the :class:`~swrules.errors.FactError` of one field (``inst`` is None when the loader asks)."""
+    raise FactError(attribute.name, message, fact_type=getattr(inst, "TYPE", None))
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be an id or a text of a fact (a NUL or a lone surrogate in it), or None.
+
+    A lone surrogate (``"\\ud800"`` in JSON) is no character: it cannot be written as UTF-8, so it would
+    break every output that echoes the string. NUL cuts strings short in the C code of many tools.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"must be text: holds a lone surrogate \\u{ord(value[err.start]):04x} at character {err.start}"
+    if "\x00" in value:
+        return f"must be text: holds a NUL character at character {value.index(chr(0))}"
+    return None
+
+
+def _nonempty_str(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str) or not value:
-        raise TypeError(f"{attribute.name} must be a non-empty string (got {value!r})")
+        _fail(inst, attribute, f"must be a non-empty string (got {shown(value)})")
+    problem = text_problem(value)
+    if problem is not None:
+        _fail(inst, attribute, f"{problem} (got {shown(value)})")
 
 
-def _opt_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _opt_str(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
-        _nonempty_str(_inst, attribute, value)
+        _nonempty_str(inst, attribute, value)
 
 
-def _strict_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _strict_bool(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, bool):
-        raise TypeError(f"{attribute.name} must be true or false (got {value!r})")
+        _fail(inst, attribute, f"must be true or false (got {shown(value)})")
 
 
-def _strict_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _strict_int(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{attribute.name} must be an integer (got {value!r})")
+        _fail(inst, attribute, f"must be an integer (got {shown(value)})")
+
+
+def _decimal_check(inst: object, attribute: attrs.Attribute[Any], value: object) -> Decimal:
+    """A Decimal of bounded size, or the error saying what to pass (a float says: a Decimal, from a string)."""
+    if isinstance(value, float):
+        _fail(
+            inst,
+            attribute,
+            f"must be a Decimal, not a binary float (got {value!r}): pass Decimal({str(value)!r}), built from "
+            "a string, or the decimal string itself through swrules.load_facts",
+        )
+    if not isinstance(value, Decimal):
+        _fail(inst, attribute, f"must be a Decimal (got {shown(value)}): pass Decimal('1000.00'), built from a string")
+    problem = decimal_problem(value)
+    if problem is not None:
+        _fail(inst, attribute, f"{problem} (got {shown(value)})")
+    return value
 
 
 def _money(minimum: Decimal | None, strict: bool) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, Decimal) or not value.is_finite():
-            raise TypeError(f"{attribute.name} must be a finite Decimal (got {value!r})")
-        if value.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError(f"{attribute.name} must have at most two decimal places (got {value})")
-        if minimum is not None and (value <= minimum if strict else value < minimum):
+    def check(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        number = _decimal_check(inst, attribute, value)
+        if number.as_tuple().exponent < -2:  # type: ignore[operator]
+            _fail(inst, attribute, f"must have at most two decimal places (got {shown(number)})")
+        if minimum is not None and (number <= minimum if strict else number < minimum):
             op = ">" if strict else ">="
-            raise ValueError(f"{attribute.name} must be {op} {minimum} (got {value})")
+            _fail(inst, attribute, f"must be {op} {minimum} (got {shown(number)})")
 
     return check
 
@@ -154,49 +196,60 @@ def _opt(
 
 
 def _enum(cls: type[enum.Enum]) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, cls):
-            raise TypeError(f"{attribute.name} must be a {cls.__name__} (got {value!r})")
+    def check(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, cls):
+            return
+        members = {m.value: m.name for m in cls}
+        if isinstance(value, str) and value in members:
+            hint = f"pass {cls.__name__}.{members[value]} (or {cls.__name__}({value!r}))"
+        else:
+            hint = "one of " + ", ".join(f"{cls.__name__}.{name}" for name in members.values())
+        _fail(inst, attribute, f"must be a {cls.__name__} (got {shown(value)}): {hint}")
 
     return check
 
 
-def _date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _date(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, date):
-        raise TypeError(f"{attribute.name} must be a date (got {value!r})")
+        _fail(inst, attribute, f"must be a datetime.date (got {shown(value)}): pass date(2021, 7, 1)")
 
 
-def _positive_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _strict_int(_inst, attribute, value)
+def _positive_int(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _strict_int(inst, attribute, value)
     assert isinstance(value, int)
     if value <= 0:
-        raise ValueError(f"{attribute.name} must be > 0 (got {value})")
+        _fail(inst, attribute, f"must be > 0 (got {value})")
 
 
-def _nonneg_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _strict_int(_inst, attribute, value)
+def _nonneg_int(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _strict_int(inst, attribute, value)
     assert isinstance(value, int)
     if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0 (got {value})")
+        _fail(inst, attribute, f"must be >= 0 (got {value})")
 
 
-def _year(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _strict_int(_inst, attribute, value)
+def _year(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _strict_int(inst, attribute, value)
     assert isinstance(value, int)
     if not 1900 <= value <= 2999:
-        raise ValueError(f"{attribute.name} must be a year between 1900 and 2999 (got {value})")
+        _fail(inst, attribute, f"must be a year between 1900 and 2999 (got {shown(value)})")
 
 
-def _hours(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-        raise ValueError(f"{attribute.name} must be a number >= 0 (got {value!r})")
+def _hours(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    number = _decimal_check(inst, attribute, value)
+    if number < 0:
+        _fail(inst, attribute, f"must be a number >= 0 (got {shown(number)})")
 
 
-def _str_tuple(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _str_tuple(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
-        raise TypeError(f"{attribute.name} must be a tuple of ids (got {value!r})")
+        _fail(inst, attribute, f"must be a tuple of ids (got {shown(value)})")
+    for v in value:
+        problem = text_problem(v)
+        if problem is not None:
+            _fail(inst, attribute, f"{problem} (got {shown(v)})")
     if len(set(value)) != len(value):
-        raise ValueError(f"{attribute.name} lists an id twice (got {list(value)!r})")
+        _fail(inst, attribute, f"lists an id twice (got {shown(list(value))})")
 
 
 def _id() -> Any:
@@ -240,7 +293,7 @@ def _window_end(inst: Any, attribute: attrs.Attribute[Any], value: object) -> No
     _opt_date(inst, attribute, value)
     start = inst.valid_from
     if value is not None and start is not None and value < start:
-        raise ValueError(f"valid_until must not be before valid_from {start.isoformat()} (got {value})")
+        _fail(inst, attribute, f"must not be before valid_from {start.isoformat()} (got {value})")
 
 
 def _valid_from() -> Any:
@@ -316,7 +369,7 @@ class Post:
     def _check_tier(self, attribute: attrs.Attribute[int], value: int) -> None:
         if value not in TIERS[self.band]:
             allowed = ", ".join(str(t) for t in TIERS[self.band])
-            raise ValueError(f"tier must be one of {allowed} for a {self.band.value} post (got {value})")
+            _fail(self, attribute, f"must be one of {allowed} for a {self.band.value} post (got {value})")
 
 
 @attrs.frozen(kw_only=True)

@@ -13,19 +13,21 @@ import datetime as _dt
 import enum
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import attrs
 
 from swrules._collector import collector_paused
-from swrules.errors import InputError, Problem
-from swrules.facts import FACT_TYPES, TIERS, Band, Fact, fact_key, in_force
+from swrules._decimal import DECIMAL_TEXT, MAX_DIGITS, decimal_problem
+from swrules.errors import FactError, InputError, Problem, shown
+from swrules.facts import FACT_TYPES, TIERS, Band, Fact, fact_key, in_force, text_problem
 
 __all__ = [
     "FactSet",
     "Rejected",
+    "Unreadable",
     "canonical_order",
     "check_more",
     "fact_to_dict",
@@ -34,25 +36,68 @@ __all__ = [
     "references",
 ]
 
-_DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")  # fullmatch: "$" lets a final newline in
-_DECIMAL_RE: Final = re.compile(r"-?\d+(\.\d+)?")
-#: Bounds that keep a hostile document from costing unbounded time or memory.
+_DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+#: Bounds that keep a hostile document from costing unbounded time or memory (digits: see swrules._decimal).
 MAX_ID_LENGTH: Final = 200
-MAX_DIGITS: Final = 20
+
+
+@attrs.frozen
+class Unreadable:
+    """An entry of the input that could not be read as a fact at all (a JSON Lines line that is not JSON).
+
+    Readers put one in the list handed to :func:`load_facts` in place of the fact, so that it is reported with
+    every other problem (and, with ``keep_going``, skipped and counted like any other reject).
+    """
+
+    message: str
 
 
 @attrs.frozen
 class Rejected:
-    """A fact left out by ``load_facts(..., keep_going=True)``: where it was, what it was, and why."""
+    """A fact left out by ``load_facts(..., keep_going=True)``: where it was, what it was, and why.
+
+    ``source`` names the file and line or row when the facts came from one (else None: see ``index``).
+    """
 
     index: int
     fact_type: str | None
     fact_id: str | None
     raw: Any = attrs.field(eq=False, repr=False)
     reasons: tuple[str, ...]
+    source: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The file and line or row, or ``facts[i]``."""
+        return self.source if self.source is not None else f"facts[{self.index}]"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "type": self.fact_type, "id": self.fact_id, "reasons": list(self.reasons)}
+        """The reject as written to ``--rejects``: values too long to be valid are cut (see :func:`shown`)."""
+        out: dict[str, Any] = {
+            "index": self.index,
+            "type": _cut(self.fact_type),
+            "id": _cut(self.fact_id),
+            "reasons": list(self.reasons),
+        }
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+    def raw_fact(self) -> dict[str, Any] | None:
+        """The fact as read, its strings too long to be valid cut (no valid string is longer than MAX_ID_LENGTH)."""
+        return _cut(self.raw) if isinstance(self.raw, Mapping) else None
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) > MAX_ID_LENGTH:
+            value = value[:MAX_ID_LENGTH] + f"… ({len(value):,} characters)"
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate as \\udXXX
+    if isinstance(value, Mapping):
+        return {_cut(str(k)): _cut(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cut(v) for v in value]
+    return value
 
 
 @attrs.frozen
@@ -170,7 +215,7 @@ def parse_json(text: str | bytes, *, source: str = "input") -> Any:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
-                raise ValueError(f"key {key!r} appears twice in one object")
+                raise ValueError(f"key {shown(key)} appears twice in one object")
             out[key] = value
         return out
 
@@ -209,51 +254,122 @@ def parse_json(text: str | bytes, *, source: str = "input") -> Any:
         raise InputError([Problem(message=f"{source} is not valid JSON: {err}")]) from None
 
 
-def load_facts(data: Any, *, source: str | None = None, keep_going: bool = False) -> FactSet:
+def load_facts(
+    data: Any, *, source: str | None = None, keep_going: bool = False, sources: Sequence[str] | None = None
+) -> FactSet:
     """Validate a JSON document (``{"facts": [...]}``), a list of dicts, or fact objects.
 
     Fact objects may be mixed with dicts. Returns a :class:`FactSet`; raises
-    :class:`InputError` listing every problem found. With ``keep_going``, a bad
+    :class:`InputError` listing every problem found — field errors, duplicate
+    ids and dangling references together, in one run. With ``keep_going``, a bad
     fact is left out instead — together with every fact that refers to it,
     directly or through others — and listed in ``FactSet.rejected`` with its
     reasons; only a problem with the document as a whole still raises.
+    ``sources`` names where each entry came from (``people.jsonl line 6``,
+    ``folder/person.csv row 3``); problems and rejects then say that rather
+    than ``facts[i]``.
     """
     if isinstance(data, FactSet):
         return data
     with collector_paused():  # facts form no reference cycles; see swrules._collector
-        return _load(data, source, keep_going)
+        return _load(data, source, keep_going, sources)
 
 
-def _load(data: Any, source: str | None, keep_going: bool) -> FactSet:
+def _located(problems: Iterable[Problem], sources: Sequence[str] | None) -> list[Problem]:
+    """Problems that name the file and line or row their fact came from, where that is known."""
+    if sources is None:
+        return list(problems)
+    return [attrs.evolve(p, source=sources[p.index], index=None) if p.index is not None else p for p in problems]
+
+
+def _namer(sources: Sequence[str] | None) -> Callable[[int], str]:
+    if sources is None:
+        return lambda index: f"facts[{index}]"
+    return lambda index: sources[index]
+
+
+def _load(data: Any, source: str | None, keep_going: bool, sources: Sequence[str] | None) -> FactSet:
     if isinstance(data, Mapping):
         extra = sorted(set(data) - {"facts"})
         if "facts" not in data:
             raise InputError([Problem(message='the document must be an object with a "facts" list', source=source)])
         if extra:
             raise InputError(
-                [Problem(message=f'unknown top-level key {extra[0]!r} (expected only "facts")', source=source)]
+                [Problem(message=f'unknown top-level key {shown(extra[0])} (expected only "facts")', source=source)]
             )
         data = data["facts"]
     if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
         raise InputError([Problem(message='"facts" must be a list of fact objects', source=source)])
+    if sources is not None and len(sources) != len(data):
+        raise ValueError("sources must name every entry of the data")
     problems: list[Problem] = []
     facts: list[tuple[int, Fact]] = []
-    rejected: set[tuple[str, str]] = set()
+    shadows: list[tuple[int, _Shadow]] = []
     for index, raw in enumerate(data):
         fact = _one_fact(index, raw, problems, source)
         if fact is not None:
             facts.append((index, fact))
-        elif isinstance(raw, Mapping) and isinstance(raw.get("type"), str) and isinstance(raw.get("id"), str):
-            rejected.add((raw["type"], raw["id"]))
-    _check_ids(facts, problems, source, rejected)
+        else:
+            shadow = _shadow(raw)
+            if shadow is not None:
+                shadows.append((index, shadow))
+    _check_ids(facts, problems, source, shadows=shadows, name=_namer(sources))
     if not problems:
         return FactSet.of((f for _, f in facts), read=len(data))
+    problems.sort(key=lambda p: -1 if p.index is None else p.index)  # in input order, whatever found them
     if not keep_going or any(p.index is None for p in problems):
-        raise InputError(problems)
-    return _keep_going(data, facts, problems)
+        raise InputError(_located(problems, sources))
+    return _keep_going(data, facts, problems, sources)
 
 
-def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: list[Problem]) -> FactSet:
+@attrs.frozen
+class _Shadow:
+    """What could be read of a fact with problems: enough to find its duplicates and dangling references too.
+
+    ``refs`` holds the reference fields that were readable; ``windowed`` is False when a window field was
+    present but unreadable (the fact's history cannot then be compared with others).
+    """
+
+    TYPE: str
+    id: str | None
+    valid_from: _dt.date | None
+    valid_until: _dt.date | None
+    refs: tuple[tuple[str, str, tuple[str, ...]], ...]
+    windowed: bool
+
+
+def _shadow(raw: object) -> _Shadow | None:
+    if not isinstance(raw, Mapping):
+        return None
+    fact_type = raw.get("type")
+    if not isinstance(fact_type, str) or fact_type not in FACT_TYPES:
+        return None
+    fields = _fields_of(FACT_TYPES[fact_type])
+    ok, fact_id = _convert(fields["id"], raw.get("id"))
+    window: dict[str, _dt.date | None] = {}
+    windowed = True
+    for name in ("valid_from", "valid_until"):
+        value = raw.get(name)
+        good, day = _convert(fields[name], value) if value is not None else (True, None)
+        window[name] = day if good else None
+        windowed = windowed and good
+    refs = []
+    for name, target in _refs_of(FACT_TYPES[fact_type]):
+        value = raw.get(name)
+        if value is None:
+            continue
+        entries = value if isinstance(value, list) else [value]
+        readable = tuple(v for v in entries if _convert(fields[name], v if not isinstance(value, list) else [v])[0])
+        if readable:
+            refs.append((name, target, readable))
+    return _Shadow(
+        fact_type, fact_id if ok else None, window["valid_from"], window["valid_until"], tuple(refs), windowed
+    )
+
+
+def _keep_going(
+    data: Sequence[Any], facts: list[tuple[int, Fact]], problems: list[Problem], sources: Sequence[str] | None
+) -> FactSet:
     """Leave out every fact with a problem and, transitively, every fact that refers to one left out."""
     reasons: dict[int, list[str]] = {}
     for p in problems:
@@ -271,7 +387,7 @@ def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: li
                 missing = [r for r in refs if r is not None and (target, r) not in present]
                 if missing:
                     reasons.setdefault(index, []).append(
-                        f"{name}: depends on {target} {missing[0]!r}, which was rejected"
+                        f"{name}: depends on {target} {shown(missing[0])}, which was rejected"
                     )
                     del kept[index]
                     changed = True
@@ -288,6 +404,7 @@ def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: li
                 fact_id=fact_id if isinstance(fact_id, str) else None,
                 raw=raw,
                 reasons=tuple(reasons[index]),
+                source=None if sources is None else sources[index],
             )
         )
     return FactSet.of(kept.values(), rejected, read=len(data))
@@ -296,12 +413,15 @@ def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: li
 def _one_fact(index: int, raw: object, problems: list[Problem], source: str | None) -> Fact | None:
     if isinstance(raw, tuple(FACT_TYPES.values())):
         return raw  # type: ignore[return-value]
+    if isinstance(raw, Unreadable):
+        problems.append(Problem(message=raw.message, index=index, source=source))
+        return None
     if not isinstance(raw, Mapping):
         problems.append(Problem(message=f"a fact must be an object (got {_kind(raw)})", index=index, source=source))
         return None
     fact_type = raw.get("type")
     raw_id = raw.get("id")
-    fact_id = raw_id if isinstance(raw_id, str) else None
+    fact_id = raw_id if isinstance(raw_id, str) and raw_id else None
     if not isinstance(fact_type, str) or fact_type not in FACT_TYPES:
         got = "no type" if fact_type is None else _short(fact_type)
         hint = _did_you_mean(fact_type, FACT_TYPES) if isinstance(fact_type, str) else ""
@@ -326,10 +446,7 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
     before = len(problems)
     for key in raw:
         if key != "type" and key not in fields:
-            problem(
-                key if isinstance(key, str) else _short(key),
-                f"unknown field for a {fact_type}{_did_you_mean(key, fields)}",
-            )
+            problem(field_name(key), f"unknown field for a {fact_type}{_did_you_mean(key, fields)}")
     kwargs: dict[str, Any] = {}
     for name, a in fields.items():
         if name not in raw or raw[name] is None:
@@ -355,7 +472,10 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
             return None
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as err:  # a constraint between fields
+    except FactError as err:  # a constraint between fields
+        problem(err.field, err.message)
+        return None
+    except (TypeError, ValueError) as err:  # pragma: no cover - every check raises FactError
         problem(None, str(err))
         return None
 
@@ -363,14 +483,14 @@ def _one_fact(index: int, raw: object, problems: list[Problem], source: str | No
 def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
     kind = a.metadata["kind"]
     if kind in ("id", "ref", "text"):
-        if not isinstance(value, str) or not value:
-            return False, f"must be a non-empty string (got {_kind(value)})"
-        if len(value) > MAX_ID_LENGTH:
-            return False, f"must be at most {MAX_ID_LENGTH} characters (got {len(value)})"
-        return True, value
+        return _text(value)
     if kind == "refs":
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             return False, f"must be a list of ids (got {_kind(value)})"
+        for i, entry in enumerate(value):
+            ok, why = _text(entry)
+            if not ok:
+                return False, f"entry {i} {why}"
         if len(set(value)) != len(value):
             return False, "lists an id twice"
         return True, tuple(value)
@@ -404,14 +524,19 @@ def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
         try:
             return True, _dt.date.fromisoformat(value)
         except ValueError:
-            return False, f"is not a real date (got {value!r})"
+            return False, f"is not a real date (got {shown(value)})"
     if kind in ("money", "number"):
         if _too_long(value):
             return False, f"must have at most {MAX_DIGITS} digits before the decimal point (got {_kind(value)})"
         number = _decimal(value)
         if number is None:
             what = "an amount in yuan (a JSON number or a decimal string)" if kind == "money" else "a number"
+            if isinstance(value, float):
+                what = f"{what.split(' (')[0]}, not a binary float: pass a Decimal or a decimal string"
             return False, f"must be {what} (got {_short(value)})"
+        why = decimal_problem(number)
+        if why is not None:
+            return False, f"{why} (got {_short(value)})"
         try:
             a.metadata["check"](None, a, number)
         except (TypeError, ValueError) as err:
@@ -420,14 +545,27 @@ def _convert(a: attrs.Attribute[Any], value: object) -> tuple[bool, Any]:
     raise AssertionError(f"unhandled field kind {kind}")  # pragma: no cover
 
 
+def _text(value: object) -> tuple[bool, Any]:
+    """An id, reference or text: a non-empty string of at most MAX_ID_LENGTH characters, all of them text."""
+    if not isinstance(value, str) or not value:
+        return False, f"must be a non-empty string (got {_kind(value)})"
+    if len(value) > MAX_ID_LENGTH:
+        return False, f"must be at most {MAX_ID_LENGTH} characters (got {len(value):,}: {_short(value)})"
+    why = text_problem(value)
+    if why is not None:
+        return False, f"{why} (got {_short(value)})"
+    return True, value
+
+
 def _decimal(value: object) -> Decimal | None:
+    """A number as a Decimal: an int, a Decimal, or a decimal string of ASCII digits; else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return None if _too_long(value) else Decimal(value)
     if isinstance(value, Decimal):
-        return value if value.is_finite() and len(value.as_tuple().digits) <= MAX_DIGITS else None
-    if isinstance(value, str) and len(value) <= MAX_DIGITS + 2 and _DECIMAL_RE.fullmatch(value.strip()):
+        return value if value.is_finite() else None
+    if isinstance(value, str) and len(value) <= MAX_DIGITS + 2 and DECIMAL_TEXT.fullmatch(value.strip()):
         return Decimal(value.strip())
     return None  # floats included: money is never a float
 
@@ -451,29 +589,38 @@ def _check_ids(
     facts: list[tuple[int, Fact]],
     problems: list[Problem],
     source: str | None,
-    rejected: Set[tuple[str, str]] = frozenset(),
     known: Mapping[tuple[str, str], Sequence[Fact]] | None = None,
     replacing: bool = False,
     known_jurisdictions: Set[str] = frozenset(),
     absent: str = "is not in the input",
+    shadows: Sequence[tuple[int, _Shadow]] = (),
+    name: Callable[[int], str] = lambda index: f"facts[{index}]",
 ) -> None:
     """Duplicate ids and overlapping histories, more than one jurisdiction, dangling references.
 
     Facts of one type and id are versions of one entity's history: their windows must not overlap. ``known``
     holds the versions already held elsewhere (a session) by (type, id), ``known_jurisdictions`` the ids of its
     jurisdictions: new facts may refer to them, and must not overlap them — unless ``replacing``, when each new
-    fact must replace a held version with the same key (type, id and ``valid_from``).
+    fact must replace a held version with the same key (type, id and ``valid_from``). ``shadows`` are what
+    could be read of the facts with problems of their own: their ids and references are checked too, so that
+    every problem of the input is found in one run.
     """
     held_versions: Mapping[tuple[str, str], Sequence[Fact]] = known or {}
 
-    def problem(index: int, fact: Fact, message: str, field: str | None = "id") -> None:
+    def problem(index: int, fact: Fact | _Shadow, message: str, field: str | None = "id") -> None:
         problems.append(
             Problem(message=message, index=index, fact_type=fact.TYPE, fact_id=fact.id, field=field, source=source)
         )
 
-    grouped: dict[tuple[str, str], list[tuple[int, Fact]]] = {}
+    grouped: dict[tuple[str, str], list[tuple[int, Any]]] = {}
     for index, fact in facts:
         grouped.setdefault((fact.TYPE, fact.id), []).append((index, fact))
+    present = set(grouped)
+    for index, shadow in shadows:
+        if shadow.id is not None:
+            present.add((shadow.TYPE, shadow.id))
+            if shadow.windowed:
+                grouped.setdefault((shadow.TYPE, shadow.id), []).append((index, shadow))
     for key, mine in grouped.items():
         held: list[tuple[int | None, Fact]] = [(None, f) for f in held_versions.get(key, ())]
         if replacing:
@@ -486,25 +633,35 @@ def _check_ids(
             held = [(i, f) for i, f in held if fact_key(f) not in replaced]
         if len(mine) == 1 and not held:
             continue
-        _check_overlaps([*held, *mine], problem)
+        _check_overlaps([*held, *mine], problem, name)
     jurisdictions = sorted({f.id for _, f in facts if f.TYPE == "jurisdiction"} | set(known_jurisdictions))
     if len(jurisdictions) > 1:
         first = jurisdictions[0] if jurisdictions[0] in known_jurisdictions else None
         for index, fact in facts:
             if fact.TYPE == "jurisdiction" and fact.id != (first or jurisdictions[0]):
                 other = first or jurisdictions[0]
-                problem(index, fact, f"only one jurisdiction may be described per input ({other!r} is one)", field=None)
-    for index, fact in facts:
-        for name, target in _refs_of(type(fact)):
-            value = getattr(fact, name)
-            refs = value if isinstance(value, tuple) else (value,)
-            for ref in refs:
-                if ref is not None and (target, ref) not in grouped and (target, ref) not in held_versions:
-                    why = "is invalid (see its own problems)" if (target, ref) in rejected else absent
-                    problem(index, fact, f"refers to {target} {_short(ref)}, which {why}", field=name)
+                problem(
+                    index, fact, f"only one jurisdiction may be described per input ({shown(other)} is one)", field=None
+                )
+    readable: list[tuple[int, Fact | _Shadow, tuple[tuple[str, str, tuple[str, ...]], ...]]] = [
+        (index, fact, tuple((f, t, _as_tuple(getattr(fact, f))) for f, t in _refs_of(type(fact))))
+        for index, fact in facts
+    ]
+    readable += [(index, shadow, shadow.refs) for index, shadow in shadows]
+    for index, subject, refs in sorted(readable, key=lambda r: r[0]):
+        for field, target, values in refs:
+            for ref in values:
+                if (target, ref) not in present and (target, ref) not in held_versions:
+                    problem(index, subject, f"refers to {target} {_short(ref)}, which {absent}", field=field)
 
 
-def _check_overlaps(versions: list[tuple[int | None, Fact]], problem: Any) -> None:
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return value if isinstance(value, tuple) else (str(value),)
+
+
+def _check_overlaps(versions: list[tuple[int | None, Any]], problem: Any, name: Callable[[int], str]) -> None:
     """Report every version whose window overlaps an earlier one (by start), naming both and the days shared."""
     ordered = sorted(versions, key=lambda v: (v[1].valid_from or _DAY_ZERO, v[0] is not None, v[0] or 0))
     reach: tuple[int | None, Fact] | None = None  # the version whose window reaches furthest so far
@@ -517,7 +674,7 @@ def _check_overlaps(versions: list[tuple[int | None, Fact]], problem: Any) -> No
                 later, earlier = (index, prev_index) if index is not None else (prev_index, index)
                 subject, other = (fact, prev) if index is not None else (prev, fact)
                 assert later is not None  # a held version never overlaps another held one
-                problem(later, subject, _overlap_message(subject, other, earlier))
+                problem(later, subject, _overlap_message(subject, other, None if earlier is None else name(earlier)))
                 if _end_key(fact) <= _end_key(prev):
                     continue
         reach = (index, fact)
@@ -527,10 +684,10 @@ def _end_key(fact: Fact) -> _dt.date:
     return fact.valid_until or _dt.date.max
 
 
-def _overlap_message(fact: Fact, other: Fact, other_index: int | None) -> str:
-    where = "a held fact" if other_index is None else f"facts[{other_index}]"
+def _overlap_message(fact: Any, other: Any, other_name: str | None) -> str:
+    where = "a held fact" if other_name is None else other_name
     if fact.valid_from is None and fact.valid_until is None and other.valid_from is None and other.valid_until is None:
-        if other_index is None:
+        if other_name is None:
             return f"duplicate id: a {fact.TYPE} with this id is already held"
         return f"duplicate id: {where} is a {fact.TYPE} with the same id"
     first = max(fact.valid_from or _DAY_ZERO, other.valid_from or _DAY_ZERO)
@@ -611,10 +768,15 @@ def check_more(
         raise InputError([Problem(message="facts must be given as a list of fact objects", source=source)])
     problems: list[Problem] = []
     facts: list[tuple[int, Fact]] = []
+    shadows: list[tuple[int, _Shadow]] = []
     for index, raw in enumerate(data):
         fact = _one_fact(index, raw, problems, source)
         if fact is not None:
             facts.append((index, fact))
+        else:
+            shadow = _shadow(raw)
+            if shadow is not None:
+                shadows.append((index, shadow))
     _check_ids(
         facts,
         problems,
@@ -623,8 +785,10 @@ def check_more(
         replacing=replacing,
         known_jurisdictions=jurisdictions,
         absent="is neither among these facts nor held",
+        shadows=shadows,
     )
     if problems:
+        problems.sort(key=lambda p: -1 if p.index is None else p.index)
         raise InputError(problems)
     return [f for _, f in facts]
 
@@ -648,11 +812,14 @@ def _kind(value: object) -> str:
 def _short(value: object) -> str:
     if isinstance(value, int) and _too_long(value):
         return f"a number of more than {MAX_DIGITS} digits"
-    try:
-        text = repr(value) if isinstance(value, str) else str(value)
-    except (ValueError, RecursionError):  # holds an integer too long to write out, or is nested too deeply
-        return f"a {type(value).__name__} too large to show"
-    return text if len(text) <= 60 else text[:57] + "…"
+    return shown(value)
+
+
+def field_name(key: object) -> str:
+    """A key of the input as a problem names its field: as written when it is a short plain name, else shown."""
+    if isinstance(key, str) and key.isidentifier() and len(key) <= 60:
+        return key
+    return _short(key)
 
 
 def _strip_name(name: str, err: Exception) -> str:

@@ -9,11 +9,11 @@ from typing import Final
 
 import attrs
 
-from swrules.errors import PeriodError
+from swrules.errors import PeriodError, shown
 
 __all__ = ["Period", "TimeFrame"]
 
-_PERIOD_RE: Final = re.compile(r"(\d{4})(?:-(\d{2}))?")  # fullmatch: "$" lets a final newline in
+_PERIOD_RE: Final = re.compile(r"([0-9]{4})(?:-([0-9]{2}))?", re.ASCII)  # ASCII digits: not "２０２１"
 _CACHE_LIMIT: Final = 10_000
 _PARSED: dict[str, Period] = {}
 _MONTHS: dict[int, tuple[Period, ...]] = {}
@@ -50,13 +50,13 @@ class Period:
         if isinstance(text, Period):
             return text
         if not isinstance(text, str):
-            raise PeriodError(f"period must be a string YYYY or YYYY-MM (got {text!r})")
+            raise PeriodError(f"period must be a string YYYY or YYYY-MM (got {shown(text)})")
         found = _PARSED.get(text)
         if found is not None:
             return found
         m = _PERIOD_RE.fullmatch(text)
         if m is None:
-            raise PeriodError(f"period must be YYYY or YYYY-MM (got {text!r})")
+            raise PeriodError(f"period must be YYYY or YYYY-MM (got {shown(text)})")
         found = cls(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
         if len(_PARSED) < _CACHE_LIMIT:  # periods are few (a year has 13): every obligation names one
             _PARSED[text] = found

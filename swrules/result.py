@@ -10,7 +10,7 @@ import attrs
 
 from swrules._json import dump
 from swrules.engine import Derivation
-from swrules.errors import ItemNotFoundError
+from swrules.errors import ItemNotFoundError, shown
 from swrules.explain import Explanation, explain
 from swrules.items import Eligibility, Finding, Item, Obligation, PostGrade
 from swrules.period import Period
@@ -105,7 +105,7 @@ class Result:
             dated = [k for k in self._derivations if k.startswith(key + "@")]
             if len(dated) == 1:
                 return dated[0]
-        raise ItemNotFoundError(f"no derived item {key!r} in this result{_hint(key, self._derivations)}")
+        raise ItemNotFoundError(f"no derived item {shown(key)} in this result{_hint(key, self._derivations)}")
 
     def explain(self, item: Item | str, *, depth: int = 8) -> Explanation:
         """Why ``item`` (an item of this result, or its key) was derived."""

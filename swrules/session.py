@@ -24,7 +24,7 @@ from swrules.engine import (
     key_of,
     update,
 )
-from swrules.errors import InputError, Problem, SwrulesError
+from swrules.errors import InputError, Problem, SwrulesError, shown
 from swrules.evaluation import DEFAULT_SESSION_ENGINE, World, build_result
 from swrules.facts import FACT_TYPES, Fact, fact_key
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
@@ -247,13 +247,15 @@ class Session:
                 raise InputError([Problem(message="no such fact is held", fact_type=fact.TYPE, fact_id=fact.id)])
             return key
         if not isinstance(fact, str):
-            raise InputError([Problem(message=f"a fact, its key type/id or its id is expected (got {fact!r})")])
+            raise InputError([Problem(message=f"a fact, its key type/id or its id is expected (got {shown(fact)})")])
         found = self._resolve_key(fact)
         if found is None:
-            raise InputError([Problem(message=f"no fact {fact!r} is held")])
+            raise InputError([Problem(message=f"no fact {shown(fact)} is held")])
         if isinstance(found, list):
             kinds = ", ".join(found)
-            raise InputError([Problem(message=f"{fact!r} names more than one fact ({kinds}); give its key type/id")])
+            raise InputError(
+                [Problem(message=f"{shown(fact)} names more than one fact ({kinds}); give its key type/id")]
+            )
         return found
 
     def _resolve_key(self, text: str) -> str | list[str] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import IO, Any, Final
@@ -21,7 +22,7 @@ import attrs
 from swrules.budget import TimeBudget, timed
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES
-from swrules.load import FactSet, load_facts, parse_json
+from swrules.load import FactSet, Unreadable, field_name, load_facts, parse_json
 
 __all__ = ["CSV_ENCODINGS", "MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_csv_folder", "read_facts", "read_jsonl"]
 
@@ -36,21 +37,36 @@ CSV_ENCODINGS: Final = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 
 def read_jsonl(stream: IO[bytes], *, source: str) -> list[Any]:
     """Every fact of a JSON Lines stream; a bad line is an error naming the line (blank lines are skipped)."""
-    facts: list[Any] = []
-    problems: list[Problem] = []
-    for number, line in _lines(stream, source):
-        if not line.strip():
-            continue
-        try:
-            facts.append(parse_json(line, source=f"{source} line {number}"))
-        except InputError as err:
-            problems.extend(err.problems)
+    facts, where = _read_jsonl(stream, source)
+    problems = [
+        Problem(message=f.message, source=w) for f, w in zip(facts, where, strict=True) if isinstance(f, Unreadable)
+    ]
     if problems:
         raise InputError(problems)
     return facts
 
 
-def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
+def _read_jsonl(stream: IO[bytes], source: str) -> tuple[list[Any], list[str]]:
+    """Each line's fact, or :class:`Unreadable` for a line that is not JSON or too long; and where each was."""
+    facts: list[Any] = []
+    where: list[str] = []
+    for number, line in _lines(stream):
+        here = f"{source} line {number}"
+        if line is None:
+            facts.append(Unreadable(f"the line is longer than {MAX_LINE_BYTES} bytes"))
+        elif not line.strip():
+            continue
+        else:
+            try:
+                facts.append(parse_json(line.rstrip(b"\r\n"), source="the line"))
+            except InputError as err:  # one line: its column is enough
+                facts.append(Unreadable(err.problems[0].message.replace(" at line 1 column ", " at column ")))
+        where.append(here)
+    return facts, where
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered lines of at most MAX_LINE_BYTES; None for a longer one (the rest of which is skipped)."""
     number = 0
     while True:
         line = stream.readline(MAX_LINE_BYTES + 1)
@@ -58,7 +74,10 @@ def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
             return
         number += 1
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-            raise InputError([Problem(message=f"{source} line {number} is longer than {MAX_LINE_BYTES} bytes")])
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(MAX_LINE_BYTES)
+            yield number, None
+            continue
         yield number, line
 
 
@@ -85,9 +104,10 @@ def read_facts(
             stream = open(path, "rb")
     except OSError as err:
         raise InputError([Problem(message=f"cannot read {source}: {err.strerror}")]) from None
+    where: list[str] | None = None
     try:
         if path.endswith(".jsonl"):
-            data: Any = read_jsonl(stream, source=source)
+            data, where = _read_jsonl(stream, source)
         else:
             if path != "-":
                 size = os.fstat(stream.fileno()).st_size
@@ -109,7 +129,7 @@ def read_facts(
     finally:
         if path != "-":
             stream.close()
-    return load_facts(timed(data, budget), keep_going=keep_going)
+    return load_facts(timed(data, budget), keep_going=keep_going, sources=where)
 
 
 def read_csv_folder(
@@ -122,7 +142,8 @@ def read_csv_folder(
     list (a project's ``social_workers``) is ids separated by ``;``. Files
     are in ``encoding`` (one of :data:`CSV_ENCODINGS`; UTF-8 by default, a
     byte-order mark allowed), a line at most :data:`MAX_LINE_BYTES`; bytes
-    that do not decode are an error naming the file and line. Every other
+    that do not decode are an error naming the file and line. Numbers are ASCII
+    digits (no full-width digits, no ``_``); a column named twice is refused. Every other
     problem names the file, the row (the header is row 1) and the column.
     """
     encoding = csv_encoding(encoding)
@@ -141,17 +162,28 @@ def read_csv_folder(
         path = os.path.join(folder, name)
         try:
             with open(path, "rb") as fh:
-                reader = csv.DictReader(_decoded_lines(fh, path, encoding))
-                for column in reader.fieldnames or []:
+                reader = csv.reader(_decoded_lines(fh, path, encoding))
+                header = next(reader, [])
+                seen: set[str] = set()
+                for column in header:
                     if column not in kinds:
-                        problems.append(Problem(message=f"unknown column for a {fact_type}", source=path, field=column))
-                for number, record in enumerate(reader, start=2):
-                    if None in record:
+                        problems.append(
+                            Problem(message=f"unknown column for a {fact_type}", source=path, field=field_name(column))
+                        )
+                    elif column in seen:
+                        problems.append(
+                            Problem(message="column appears twice in the header", source=path, field=column)
+                        )
+                    seen.add(column)
+                for number, record in enumerate(reader, start=2):  # rows as a spreadsheet numbers them
+                    if not record:
+                        continue
+                    if len(record) > len(header):
                         problems.append(Problem(message="more cells than columns", source=f"{path} row {number}"))
                         continue
                     fact: dict[str, object] = {"type": fact_type}
-                    for column, cell in record.items():
-                        if cell is None or cell == "" or column not in kinds:
+                    for column, cell in zip(header, record, strict=False):  # a short row: the rest absent
+                        if cell == "" or column not in kinds:
                             continue
                         fact[column] = _cell(cell, kinds[column])
                     rows.append(fact)
@@ -162,13 +194,10 @@ def read_csv_folder(
             problems.append(Problem(message=f"cannot be read as CSV: {err}", source=path))
     if problems:
         raise InputError(problems)
-    try:
-        return load_facts(timed(rows, budget), keep_going=keep_going)
-    except InputError as err:
-        located = [
-            attrs.evolve(p, source=where[p.index], index=None) if p.index is not None else p for p in err.problems
-        ]
-        raise InputError(located) from None
+    return load_facts(timed(rows, budget), keep_going=keep_going, sources=where)
+
+
+_INT_TEXT: Final = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 def csv_encoding(name: str) -> str:
@@ -215,11 +244,8 @@ def _cell(cell: str, kind: object) -> object:
     if kind == "bool":
         lowered = text.lower()
         return {"true": True, "1": True, "false": False, "0": False}.get(lowered, text)
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            return text
+    if kind == "int":  # ASCII digits only: int() would take "２０２１" and "2_021"
+        return int(text) if _INT_TEXT.fullmatch(text) and len(text) <= 21 else text
     if kind == "refs":
         return [part.strip() for part in text.split(";") if part.strip()]
     return text

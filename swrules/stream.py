@@ -29,13 +29,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from swrules._help import add_encoding
 from swrules._json import dumps
 from swrules._text import printable
 from swrules.engine import ENGINES
-from swrules.errors import EngineError, InputError, Problem, SwrulesError
+from swrules.errors import EngineError, InputError, Problem, SwrulesError, shown
 from swrules.load import parse_json
 from swrules.session import Session, Update
 
@@ -65,11 +65,15 @@ def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
 
     facts = _read_facts(args.file, encoding=args.encoding) if args.file else None
     session = Session(ruleset=args.ruleset, period=args.period, engine=args.engine, facts=facts)
-    return serve(session, sys.stdin, out, sys.stderr)
+    return serve(session, sys.stdin.buffer, out, sys.stderr)
 
 
-def serve(session: Session, events: TextIO, out: TextIO, err: TextIO) -> int:
-    """Apply each event line of ``events`` to ``session``; answer each on ``out``. Returns the exit code."""
+def serve(session: Session, events: IO[bytes] | IO[str], out: TextIO, err: TextIO) -> int:
+    """Apply each event line of ``events`` to ``session``; answer each on ``out``. Returns the exit code.
+
+    ``events`` is best a binary stream: each line is then decoded as UTF-8 on its own, and a line that is not
+    UTF-8 is refused like any other bad event (the stream goes on), as a JSON fact file that is not is refused.
+    """
     worst = 0
     for number, line in enumerate(_lines(events), start=1):
         if not line.strip():
@@ -105,20 +109,21 @@ def serve(session: Session, events: TextIO, out: TextIO, err: TextIO) -> int:
     return worst
 
 
-def _lines(events: TextIO) -> Any:
+def _lines(events: IO[bytes] | IO[str]) -> Any:
     while True:
-        line = events.readline(MAX_LINE + 1)
+        line: str | bytes = events.readline(MAX_LINE + 1)
         if not line:
             return
-        if len(line) > MAX_LINE and not line.endswith("\n"):
-            while line and not line.endswith("\n"):  # skip the rest of an over-long line
+        newline = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) > MAX_LINE and not line.endswith(newline):  # type: ignore[arg-type]
+            while line and not line.endswith(newline):  # type: ignore[arg-type]  # skip the rest of the line
                 line = events.readline(MAX_LINE)
             yield "\0too long"
             continue
         yield line
 
 
-def _apply(session: Session, line: str) -> dict[str, Any]:
+def _apply(session: Session, line: str | bytes) -> dict[str, Any]:
     """One event applied; what its answer carries (the envelope's number and errors are added by the caller)."""
     if line == "\0too long":
         raise InputError([Problem(message=f"an event line may be at most {MAX_LINE:,} characters")])
@@ -127,7 +132,7 @@ def _apply(session: Session, line: str) -> dict[str, Any]:
         raise InputError([Problem(message=f"an event is an object with one of {', '.join(_VERBS)}")])
     extra = sorted(set(event) - {*_VERBS, "cascade"})
     if extra:
-        raise InputError([Problem(message=f"unknown key {extra[0]!r} in an event")])
+        raise InputError([Problem(message=f"unknown key {shown(extra[0])} in an event")])
     if "result" in event:
         if not isinstance(event["result"], bool):
             raise InputError([Problem(message="result must be true or false")])
