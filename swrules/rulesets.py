@@ -28,10 +28,11 @@ from typing import Any, Final
 import attrs
 
 from swrules.engine import RuleBinding
-from swrules.errors import PeriodError, RulesetError, UnknownRulesetError
+from swrules.errors import PeriodError, RuleProblemsError, RulesetError, UnknownRulesetError
 from swrules.facts import TIERS
 from swrules.ir import ParamSpec, RuleDef
 from swrules.items import Severity
+from swrules.lang import Table, compile_rule, load_table, param_spec
 from swrules.period import Period, TimeFrame
 from swrules.rules import TEMPLATES
 
@@ -62,11 +63,24 @@ _META_KEYS: Final = {
     "extends": (list, False),
     "notes": (str, False),
 }
-_RULE_KEYS: Final = {"id", "template", "clause", "text", "reading", "override", "assumptions", "severity", "deadline"}
+_RULE_KEYS: Final = {
+    "id",
+    "template",
+    "rule",
+    "reads",
+    "doc",
+    "clause",
+    "text",
+    "reading",
+    "override",
+    "assumptions",
+    "severity",
+    "deadline",
+}
 #: Parameters that are not a rule's: the ruleset's window, overridable on purpose for a what-if.
 WINDOW_PARAMETERS: Final = ("applies_from", "applies_until")
 _ASSUMPTION_KEYS: Final = {"id", "statement", "reason", "parameter"}
-_TOP_KEYS: Final = {"ruleset", "parameters", "overrides", "rules"}
+_TOP_KEYS: Final = {"ruleset", "parameters", "overrides", "rules", "parameter_types", "tables", "functions"}
 _SEVERITIES: Final = tuple(s.value for s in Severity)
 
 
@@ -82,10 +96,10 @@ class Assumption:
 
 @attrs.frozen(kw_only=True)
 class RuleSpec:
-    """One rule of a ruleset: a template bound to a catalog clause."""
+    """One rule of a ruleset bound to a catalog clause: written in the rule language (``logic``), or a template."""
 
     id: str
-    template: str
+    template: str  # "" for a rule written in the language
     clause: str
     text: str
     reading: str
@@ -93,10 +107,13 @@ class RuleSpec:
     source: str
     severity: Severity | None = None
     deadline: date | None = None
+    definition: RuleDef = attrs.field(eq=False, repr=False)
+    logic: str = ""  # the rule's text in the language
 
     @property
-    def definition(self) -> RuleDef:
-        return TEMPLATES[self.template]
+    def kind(self) -> str:
+        """What computes the rule, for people: ``rule language`` or ``template family.rule``."""
+        return f"template {self.template}" if self.template else "rule language"
 
 
 def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -124,6 +141,8 @@ class Ruleset:
     parameter_sources: Mapping[str, str] = attrs.field(converter=_read_only)
     rules: tuple[RuleSpec, ...]
     sources: tuple[str, ...]
+    parameter_types: Mapping[str, ParamSpec] = attrs.field(factory=dict, converter=_read_only)
+    tables: Mapping[str, Table] = attrs.field(factory=dict, converter=_read_only)
 
     def rule(self, rule_id: str) -> RuleSpec:
         for r in self.rules:
@@ -272,6 +291,9 @@ class _Layer:
     parameters: dict[str, Any]
     overrides: dict[str, Any]
     rules: list[dict[str, Any]]
+    parameter_types: dict[str, Any]
+    tables: list[dict[str, Any]]
+    functions: str
 
 
 class _Loader:
@@ -335,7 +357,14 @@ class _Loader:
         rules = data.get("rules", [])
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             raise RulesetError("must be an array of tables ([[rules]])", file=name, key="rules")
-        return _Layer(path, meta, parameters, overrides, rules)
+        types = _flatten_types(data.get("parameter_types", {}), name)
+        tables = data.get("tables", [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise RulesetError("must be an array of tables ([[tables]])", file=name, key="tables")
+        functions = data.get("functions", "")
+        if not isinstance(functions, str):
+            raise RulesetError("must be a text of def statements", file=name, key="functions")
+        return _Layer(path, meta, parameters, overrides, rules, types, tables, functions)
 
     def load(self, path: Path) -> Ruleset:
         path = path.resolve()
@@ -344,8 +373,32 @@ class _Loader:
         params: dict[str, Any] = {}
         param_src: dict[str, str] = {}
         rules: dict[str, tuple[dict[str, Any], str]] = {}
+        types: dict[str, ParamSpec] = {}
+        tables: dict[str, Table] = {}
+        functions: list[str] = []
+        problems: list[RulesetError] = []
         for layer in layers:
             src = str(layer.path)
+            for key, raw_type in layer.parameter_types.items():
+                spec, why = param_spec(raw_type)
+                if spec is None:
+                    problems.append(RulesetError(why, file=src, key=f"parameter_types.{key}"))
+                elif key in types and types[key] != spec:
+                    problems.append(
+                        RulesetError("declared here with another type than in a base layer", file=src, key=key)
+                    )
+                else:
+                    types[key] = spec
+            for index, raw_table in enumerate(layer.tables):
+                table, why_table = load_table(raw_table)
+                for message in why_table:
+                    problems.append(RulesetError(message, file=src, key=f"tables[{index}]"))
+                if table is not None:
+                    if table.id in tables:
+                        problems.append(RulesetError(f"table {table.id!r} is defined twice", file=src, key="tables"))
+                    tables[table.id] = table
+            if layer.functions.strip():
+                functions.append(layer.functions)
             for key, value in layer.parameters.items():
                 if key in params and params[key] != value:
                     raise RulesetError(
@@ -385,8 +438,17 @@ class _Loader:
                         f"rule {rid!r} overrides nothing: no base layer defines it", file=src, key=f"{where}.override"
                     )
                 rules[rid] = (raw, src)
-        specs = [self._rule(raw, src) for raw, src in rules.values()]
-        self._check_parameters(specs, params, param_src)
+        specs = []
+        for raw, src in rules.values():
+            try:
+                specs.append(self._rule(raw, src, types, tables, functions))
+            except RuleProblemsError as err:
+                problems.extend(err.problems)
+            except RulesetError as err:
+                problems.append(err)
+        if problems:
+            raise RuleProblemsError(problems)
+        self._check_parameters(specs, params, param_src, types)
         meta = top.meta
         return Ruleset(
             id=meta["id"],
@@ -405,6 +467,8 @@ class _Loader:
             parameter_sources=param_src,
             rules=tuple(specs),
             sources=tuple(str(layer.path) for layer in layers),
+            parameter_types=types,
+            tables=tables,
         )
 
     def _layers(self, path: Path) -> list[_Layer]:
@@ -436,18 +500,64 @@ class _Loader:
         )
 
     @staticmethod
-    def _rule(raw: dict[str, Any], src: str) -> RuleSpec:
+    def _definition(
+        raw: dict[str, Any],
+        src: str,
+        types: Mapping[str, ParamSpec],
+        tables: Mapping[str, Table],
+        functions: Sequence[str],
+    ) -> RuleDef:
         rid = raw["id"]
         where = f"rules.{rid}"
-        for key in ("template", "clause", "text", "reading"):
+        if "template" in raw:
+            for key in ("rule", "reads", "doc"):
+                if key in raw:
+                    raise RulesetError("a rule has either a template or its own rule, not both", file=src, key=key)
+            if raw["template"] not in TEMPLATES:
+                raise RulesetError(
+                    f"names no rule template (got {raw['template']!r}){_hint(str(raw['template']), TEMPLATES)}",
+                    file=src,
+                    key=f"{where}.template",
+                )
+            return TEMPLATES[raw["template"]]
+        logic = raw.get("rule")
+        if not isinstance(logic, str) or not logic.strip():
+            raise RulesetError(
+                "is required: the rule in the rule language (or a template)", file=src, key=f"{where}.rule"
+            )
+        reads = raw.get("reads", "snapshot")
+        if reads not in ("snapshot", "history"):
+            raise RulesetError(f"must be snapshot or history (got {reads!r})", file=src, key=f"{where}.reads")
+        doc = raw.get("doc", "")
+        if not isinstance(doc, str):
+            raise RulesetError("must be a string", file=src, key=f"{where}.doc")
+        definition, problems = compile_rule(
+            rid,
+            logic,
+            doc=doc.strip() or str(raw.get("reading", "")).strip(),
+            reads=reads,
+            param_specs=types,
+            tables=tables,
+            functions=functions,
+        )
+        if definition is None:
+            raise RuleProblemsError([RulesetError(str(p), file=src, key=f"rules.{rid}") for p in problems])
+        return definition
+
+    @staticmethod
+    def _rule(
+        raw: dict[str, Any],
+        src: str,
+        types: Mapping[str, ParamSpec],
+        tables: Mapping[str, Table],
+        functions: Sequence[str],
+    ) -> RuleSpec:
+        rid = raw["id"]
+        where = f"rules.{rid}"
+        for key in ("clause", "text", "reading", *(("template",) if "template" in raw else ())):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise RulesetError("is required (a non-empty string)", file=src, key=f"{where}.{key}")
-        if raw["template"] not in TEMPLATES:
-            raise RulesetError(
-                f"names no rule template (got {raw['template']!r}){_hint(raw['template'], TEMPLATES)}",
-                file=src,
-                key=f"{where}.template",
-            )
+        definition = _Loader._definition(raw, src, types, tables, functions)
         assumptions = []
         raw_assumptions = raw.get("assumptions", [])
         if not isinstance(raw_assumptions, list):
@@ -468,7 +578,7 @@ class _Loader:
                 Assumption(id=a["id"], statement=a["statement"], reason=a["reason"], parameter=a.get("parameter"))
             )
         severity = raw.get("severity")
-        emits_findings = "finding" in TEMPLATES[raw["template"]].emits
+        emits_findings = "finding" in definition.emits
         if severity is None and emits_findings:
             raise RulesetError(
                 "is required for a rule that makes findings: binding (应、必须、不得、确保), "
@@ -487,7 +597,7 @@ class _Loader:
         deadline = raw.get("deadline")
         if deadline is not None and not (isinstance(deadline, date) and not hasattr(deadline, "hour")):
             raise RulesetError(f"must be a date like 2022-12-31 (got {deadline!r})", file=src, key=f"{where}.deadline")
-        if deadline is not None and TEMPLATES[raw["template"]].reads != "snapshot":
+        if deadline is not None and definition.reads != "snapshot":
             raise RulesetError(
                 "only a rule that judges a snapshot can have a deadline (this one reads histories)",
                 file=src,
@@ -495,7 +605,9 @@ class _Loader:
             )
         return RuleSpec(
             id=rid,
-            template=raw["template"],
+            template=raw.get("template", ""),
+            definition=definition,
+            logic=raw.get("rule", ""),
             clause=raw["clause"],
             text=raw["text"].strip(),
             reading=raw["reading"].strip(),
@@ -506,7 +618,12 @@ class _Loader:
         )
 
     @staticmethod
-    def _check_parameters(specs: Sequence[RuleSpec], params: dict[str, Any], sources: Mapping[str, str]) -> None:
+    def _check_parameters(
+        specs: Sequence[RuleSpec],
+        params: dict[str, Any],
+        sources: Mapping[str, str],
+        types: Mapping[str, ParamSpec],
+    ) -> None:
         wanted = _param_specs(specs)
         for name, value in list(params.items()):
             if name not in wanted:
@@ -518,7 +635,7 @@ class _Loader:
             params[name] = parse_value(wanted[name], value, file=sources[name], key=f"parameters.{name}")
         for spec in specs:
             for name in spec.definition.param_names():
-                if name not in params:
+                if name not in params and name not in spec.definition.optional:
                     raise RulesetError(
                         f"rule {spec.id!r} needs parameter {name!r}, which no layer sets",
                         file=spec.source,
@@ -552,6 +669,24 @@ def _param_specs(specs: Iterable[RuleSpec]) -> dict[str, ParamSpec]:
     out: dict[str, ParamSpec] = {}
     for spec in specs:
         out.update(spec.definition.params)
+    return out
+
+
+def _flatten_types(table: object, file: str) -> dict[str, Any]:
+    """``[parameter_types]``: dotted names to a type (a text, or a table with ``type`` and ``doc``)."""
+    if not isinstance(table, dict):
+        raise RulesetError("must be a table", file=file, key="parameter_types")
+    out: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for key, value in node.items():
+            name = f"{path}.{key}" if path else key
+            if isinstance(value, dict) and "type" not in value:
+                walk(value, name)
+            else:
+                out[name] = value
+
+    walk(table, "")
     return out
 
 
@@ -593,6 +728,15 @@ def parse_value(spec: ParamSpec, value: Any, *, file: str, key: str) -> Any:
         if kind == "money" and number.as_tuple().exponent < -2:  # type: ignore[operator]
             raise fail("an amount with at most two decimal places")
         return number
+    if kind == "date":
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise fail("a date YYYY-MM-DD")
     if kind == "year_month":
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value.strip()):
             raise fail("a month YYYY-MM")

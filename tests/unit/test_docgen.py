@@ -78,7 +78,7 @@ def test_parameter_values_are_shown(rulesets: list[Ruleset], pages: dict[str, st
     assert "| `allowance.senior` | `260.00` | money |" in dingnan
     assert "`[community_worker]`" in dingnan  # a list parameter
     grades = pages["national-grades.md"]
-    assert "band senior, tier 1, level 5, title 高级社会工作师一级<br>" in grades  # the table parameter, row by row
+    assert "| senior | 1 | 5 | 高级社会工作师一级 |" in grades  # the decision table, row by row
 
 
 def test_output_is_deterministic_and_machine_independent(rulesets: list[Ruleset], pages: dict[str, str]) -> None:
