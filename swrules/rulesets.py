@@ -376,6 +376,7 @@ class _Loader:
         types: dict[str, ParamSpec] = {}
         tables: dict[str, Table] = {}
         functions: list[str] = []
+        function_files: list[str] = []
         problems: list[RulesetError] = []
         for layer in layers:
             src = str(layer.path)
@@ -399,6 +400,7 @@ class _Loader:
                     tables[table.id] = table
             if layer.functions.strip():
                 functions.append(layer.functions)
+                function_files.append(src)
             for key, value in layer.parameters.items():
                 if key in params and params[key] != value:
                     raise RulesetError(
@@ -443,7 +445,13 @@ class _Loader:
             try:
                 specs.append(self._rule(raw, src, types, tables, functions))
             except RuleProblemsError as err:
-                problems.extend(err.problems)
+                for problem in err.problems:
+                    origin = getattr(problem, "origin", -1)
+                    if origin >= 0:  # in the ruleset's functions: reported once, against the file that has them
+                        message = str(getattr(problem, "raw", ""))
+                        problem = RulesetError(message, file=function_files[origin], key="functions")
+                    if str(problem) not in {str(p) for p in problems}:
+                        problems.append(problem)
             except RulesetError as err:
                 problems.append(err)
         if problems:
@@ -541,7 +549,13 @@ class _Loader:
             functions=functions,
         )
         if definition is None:
-            raise RuleProblemsError([RulesetError(str(p), file=src, key=f"rules.{rid}") for p in problems])
+            errors = []
+            for p in problems:
+                error = RulesetError(str(p), file=src, key=f"rules.{rid}")
+                error.origin = p.origin  # type: ignore[attr-defined]
+                error.raw = str(p)  # type: ignore[attr-defined]
+                errors.append(error)
+            raise RuleProblemsError(errors)
         return definition
 
     @staticmethod

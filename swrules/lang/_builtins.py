@@ -26,26 +26,28 @@ def plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-_FROZEN: dict[int, tuple[tuple[Any, ...], frozenset[Any]]] = {}
+def member(left: Callable[[Any], Any], right: Callable[[Any], Any]) -> Callable[[Any], bool]:
+    """A test ``left in right``: an enum compares by its value, and a tuple (a parameter's list) is made a set
+    once, kept (one per test) while the same tuple comes back."""
+    last: list[tuple[Any, frozenset[Any]] | None] = [None]
 
+    def test(s: Any) -> bool:
+        value = left(s)
+        if isinstance(value, enum.Enum):
+            value = value._value_
+        collection = right(s)
+        if type(collection) is tuple:
+            hit = last[0]
+            if hit is None or hit[0] is not collection:
+                try:
+                    hit = (collection, frozenset(collection))
+                except TypeError:
+                    return value in collection
+                last[0] = hit  # one assignment: a concurrent test sees the old pair or the new one
+            return value in hit[1]
+        return bool(value in collection)
 
-def member(value: Any, collection: Any) -> bool:
-    """``value in collection``; an enum compares by its value, and a tuple (a parameter) is made a set once."""
-    if isinstance(value, enum.Enum):
-        value = value._value_
-    if type(collection) is tuple:
-        hit = _FROZEN.get(id(collection))
-        if hit is None or hit[0] is not collection:
-            try:
-                frozen = frozenset(collection)
-            except TypeError:
-                return value in collection
-            if len(_FROZEN) > 4096:
-                _FROZEN.clear()
-            hit = (collection, frozen)
-            _FROZEN[id(collection)] = hit
-        return value in hit[1]
-    return bool(value in collection)
+    return test
 
 
 def _min(*args: Any) -> Any:
@@ -142,6 +144,27 @@ def _month_rate(month: Period, segments: Sequence[tuple[date, date, Decimal]], h
     return (total / days).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), f"{month}: prorated over its {days} days"
 
 
+def _coalesce(*values: Any) -> Any:
+    """The first value that is neither none nor empty text (none if every one is)."""
+    for v in values:
+        if v is not None and v != "":
+            return v
+    return None
+
+
+def _min_per(pairs: Iterable[tuple[Any, Any]]) -> tuple[Any, ...]:
+    """From (key, value) pairs, the smallest value of each key, in key order."""
+    best: dict[Any, Any] = {}
+    for k, v in pairs:
+        if k not in best or v < best[k]:
+            best[k] = v
+    return tuple(best[k] for k in sorted(best))
+
+
+def _error(message: str) -> bool:
+    raise ValueError(message)
+
+
 class Builtin:
     """A built-in: its function, how many arguments it takes, and what it returns (for the checker)."""
 
@@ -171,6 +194,13 @@ BUILTINS: dict[str, Builtin] = {
     "all": Builtin(all, 1, 1, bool, "all(xs): whether every element is true"),
     "set": Builtin(frozenset, 1, 1, None, "set(xs): the distinct elements"),
     "sorted": Builtin(lambda xs: tuple(sorted(xs)), 1, 1, None, "sorted(xs): in ascending order"),
+    "last": Builtin(lambda xs: xs[-1] if xs else None, 1, 1, None, "last(xs): the last element, or none"),
+    "flatten": Builtin(
+        lambda xss: tuple(x for xs in xss for x in xs), 1, 1, None, "flatten(xss): the elements of each list in turn"
+    ),
+    "min_per": Builtin(_min_per, 1, 1, None, "min_per(pairs): the smallest value of each key of (key, value) pairs"),
+    "coalesce": Builtin(_coalesce, 1, _MANY, None, "coalesce(a, b, …): the first that is neither none nor empty"),
+    "error": Builtin(_error, 1, 1, bool, 'error("…"): stop the rule with this message (a misconfigured rule)'),
     "first": Builtin(lambda xs: xs[0] if xs else None, 1, 1, None, "first(xs): the first element, or none"),
     "abs": Builtin(abs, 1, 1, None, "abs(x): the absolute value"),
     "decimal": Builtin(lambda x: Decimal(plain(x)), 1, 1, Decimal, "decimal(x): x as an exact decimal"),

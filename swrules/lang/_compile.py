@@ -48,6 +48,8 @@ class Problem:
 
     text: str
     message: str
+    #: The index of the ruleset's function text the problem is in, or -1 when it is in the rule itself.
+    origin: int = -1
 
     def __str__(self) -> str:
         return f"{self.message} (in `{self.text}`)" if self.text else self.message
@@ -101,7 +103,8 @@ _PARAM_TYPES: Final = {
 }
 
 # Step kinds of a compiled body.
-_LET, _WHEN, _EMIT, _JUDGED, _FOR = range(5)
+_LET, _WHEN, _EMIT, _JUDGED, _FOR, _IF = range(6)
+_MISSING: Final = object()
 
 
 def _div(a: Any, b: Any) -> Decimal:
@@ -112,6 +115,8 @@ def _div(a: Any, b: Any) -> Decimal:
 class _Function:
     params: tuple[str, ...]
     body: Fn
+    params_read: Mapping[str, ParamSpec]
+    literal_reads: frozenset[str]
 
 
 class _Compiler:
@@ -129,7 +134,9 @@ class _Compiler:
         self.tables = tables
         self.problems: list[Problem] = []
         self.params_read: dict[str, ParamSpec] = {}
+        self.literal_reads: set[str] = set()
         self.optional: set[str] = set()
+        self.keyed: set[str] = set()
         self.match: list[Match] = []
         self.collect: list[Collect] = []
         self.emits: set[str] = set()
@@ -156,15 +163,24 @@ class _Compiler:
     # -- the program -------------------------------------------------------------
 
     def program(self, tree: lark.Tree[Any]) -> list[tuple[Any, ...]]:
-        for source in self.ruleset_functions:
+        for index, source in enumerate(self.ruleset_functions):
             sub, problems = parse(source)
+            before = len(self.problems)
             self.problems.extend(problems)
             if sub is not None:
-                for stmt in sub.children:
-                    if stmt.data != "def_stmt":
-                        self.fail(stmt, "only function definitions (def) may stand among a ruleset's functions")
-                    else:
-                        self.statement(stmt)
+                rule_source, self.source = self.source, source
+                try:
+                    for stmt in sub.children:
+                        if stmt.data != "def_stmt":
+                            self.fail(stmt, "only function definitions (def) may stand among a ruleset's functions")
+                        else:
+                            try:
+                                self.statement(stmt)
+                            except _Failed:
+                                pass
+                finally:
+                    self.source = rule_source
+            self.problems[before:] = [attrs.evolve(p, origin=index) for p in self.problems[before:]]
         stmts = list(tree.children)
         body_start = 0
         for i, stmt in enumerate(stmts):
@@ -216,19 +232,34 @@ class _Compiler:
             fn, t = self.expr(c[1])
             self.types[name] = t.of if isinstance(t, ListOf) else None
             return (_FOR, name, fn, self.block(c[2:]))
+        if kind == "if_stmt":
+            fn, _ = self.expr(c[0])
+            then = self.block(c[1].children)
+            otherwise = self.block(c[2].children) if c[2] is not None else []
+            return (_IF, fn, then, otherwise)
         if kind == "def_stmt":
             fname = str(c[0])
-            if fname in BUILTINS or fname in ("param", "obligation_id", "table"):
+            if fname in BUILTINS or fname in ("param", "obligation_id", "table", "members"):
                 raise self.fail(c[0], f"{fname!r} is a built-in function; choose another name")
-            params = tuple(str(p) for p in c[1:-1] if p is not None)
-            saved = dict(self.types)
-            for p in params:
-                self.types[p] = None
+            args = [a for a in c[1:-1] if a is not None]
+            params = tuple(str(a.children[0]) for a in args)
+            saved_types, saved_reads, saved_literal = dict(self.types), self.params_read, self.literal_reads
+            self.params_read, self.literal_reads = {}, set()
             try:
-                body, _ = self.expr(c[-1])
+                for a in args:
+                    tname = a.children[1]
+                    if tname is not None and str(tname) not in SCHEMAS:
+                        self.fail(tname, f"no fact or item type {str(tname)!r}{_hint(str(tname), SCHEMAS)}")
+                    self.types[str(a.children[0])] = SCHEMAS.get(str(tname)) if tname is not None else None
+                try:
+                    body, _ = self.expr(c[-1])
+                except _Failed:  # noted; a placeholder keeps every call of it from failing again
+                    self.functions[fname] = _Function(params, _constant(None), {}, frozenset())
+                    raise
+                reads, literal = self.params_read, frozenset(self.literal_reads)
             finally:
-                self.types = saved
-            self.functions[fname] = _Function(params, body)
+                self.types, self.params_read, self.literal_reads = saved_types, saved_reads, saved_literal
+            self.functions[fname] = _Function(params, body, reads, literal)
             return None
         if kind == "emit_stmt":
             return self.emit(stmt)
@@ -330,6 +361,7 @@ class _Compiler:
                 raise self.fail(node, 'a pattern reads a parameter by its whole name: param("a.b")')
             name = self.param_name(args[0])
             self.params_read[name] = self.param_specs[name]
+            self.literal_reads.add(name)
             return Param(name)
         if data == "attr":
             base, field_tok = node.children
@@ -481,13 +513,20 @@ class _Compiler:
                     node,
                     f"function {name!r} takes {len(fn.params)} arguments; only one-argument functions can be handed on",
                 )
+            self.use(fn)
             body, param = fn.body, fn.params[0]
 
             def handed(s: dict[str, Any]) -> Callable[[Any], Any]:
                 def call(arg: Any) -> Any:
-                    child = dict(s)
-                    child[param] = arg
-                    return body(child)
+                    saved = s.get(param, _MISSING)
+                    s[param] = arg
+                    try:
+                        return body(s)
+                    finally:
+                        if saved is _MISSING:
+                            del s[param]
+                        else:
+                            s[param] = saved
 
                 return call
 
@@ -503,7 +542,7 @@ class _Compiler:
             raise self.fail(name_tok, f"no field starts with an underscore (got {name!r})")
         known, ftype = field_type(t, name)
         if not known:
-            raise self.fail(name_tok, f"{type_name(t)} has no field {name!r}{_hint(name, fields_of(t))}")
+            raise self.fail(node, f"{type_name(t)} has no field {name!r}{_hint(name, fields_of(t))}")
         if isinstance(t, ListOf):
             raise self.fail(
                 node,
@@ -630,15 +669,34 @@ class _Compiler:
             return (lambda s: op(a(s), b(s))), bool
         return (lambda s: op(plain(a(s)), plain(b(s)))), bool
 
+    def membership(self, node: lark.Tree[Any]) -> Fn:
+        """``x in xs``: an enum by its value; a list of literals is a set built once, a tuple (a parameter)
+        is made a set once and kept while the same tuple comes back."""
+        a, ta = self.expr(node.children[0])
+        right = node.children[1]
+        if (
+            isinstance(right, lark.Tree)
+            and right.data == "list"
+            and all(
+                isinstance(c, lark.Tree) and c.data in ("string", "number", "true", "false", "none")
+                for c in right.children
+                if c is not None
+            )
+        ):
+            values = frozenset(self.expr(c)[0]({}) for c in right.children if c is not None)
+            for c in right.children:
+                if c is not None and _is_string(c):
+                    self.check_literal(c, ta, _unquote(str(c.children[0])))
+            return lambda s: plain(a(s)) in values
+        b, _ = self.expr(right)
+        return member(a, b)
+
     def x_in_(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
-        a, _ = self.expr(node.children[0])
-        b, _ = self.expr(node.children[1])
-        return (lambda s: member(a(s), b(s))), bool
+        return self.membership(node), bool
 
     def x_not_in(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
-        a, _ = self.expr(node.children[0])
-        b, _ = self.expr(node.children[1])
-        return (lambda s: not member(a(s), b(s))), bool
+        test = self.membership(node)
+        return (lambda s: not test(s)), bool
 
     def x_call(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
         name_tok, *raw_args = node.children
@@ -655,14 +713,23 @@ class _Compiler:
             fn = self.functions[name]
             if len(args) != len(fn.params):
                 raise self.fail(node, f"function {name!r} takes {len(fn.params)} arguments (got {len(args)})")
+            self.use(fn)
             fns = [self.expr(a)[0] for a in args]
             body, params = fn.body, fn.params
 
             def call(s: dict[str, Any]) -> Any:
-                child = dict(s)
-                for p, f in zip(params, fns, strict=True):
-                    child[p] = f(s)
-                return body(child)
+                values = [f(s) for f in fns]
+                saved = [s.get(p, _MISSING) for p in params]
+                for p, v in zip(params, values, strict=True):
+                    s[p] = v
+                try:
+                    return body(s)
+                finally:
+                    for p, old in zip(params, saved, strict=True):
+                        if old is _MISSING:
+                            del s[p]
+                        else:
+                            s[p] = old
 
             return call, None
         if name == "members":
@@ -687,11 +754,17 @@ class _Compiler:
             return (lambda s: f(f0(s), f1(s))), builtin.returns
         return (lambda s: f(*(g(s) for g in fns))), builtin.returns
 
+    def use(self, fn: _Function) -> None:
+        """A call of a user function: the parameters it reads are read by the rule."""
+        self.params_read.update(fn.params_read)
+        self.literal_reads.update(fn.literal_reads)
+
     def call_param(self, node: lark.Tree[Any], args: list[Any]) -> tuple[Fn, Any]:
         if len(args) == 1:
             name = self.param_name(args[0])
             spec = self.param_specs[name]
             self.params_read[name] = spec
+            self.literal_reads.add(name)
             return (lambda s: s[_CTX].param(name)), _PARAM_TYPES.get(spec.kind)
         if len(args) == 2:
             if not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
@@ -702,6 +775,7 @@ class _Compiler:
                 raise self.fail(args[0], f"no parameter is declared under {prefix!r}")
             self.params_read.update(group)
             self.optional.update(group)
+            self.keyed.update(group)
             fk, _ = self.expr(args[1])
             kinds = {_PARAM_TYPES.get(s.kind) for s in group.values()}
             result = kinds.pop() if len(kinds) == 1 else None
@@ -774,6 +848,8 @@ def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any]) -> Iterator[Any]:
             yield step[1](s)
         elif kind == _JUDGED:
             s[_CTX].judged = step[1](s)
+        elif kind == _IF:
+            yield from _run(step[2] if step[1](s) else step[3], s)
         else:
             var, fn, body = step[1], step[2], step[3]
             for value in fn(s):
@@ -818,7 +894,7 @@ def compile_rule(
         derive=derive,
         params=dict(sorted(c.params_read.items())),
         reads=reads,
-        optional=tuple(sorted(c.optional)),
+        optional=tuple(sorted(c.optional - c.literal_reads)),
     )
     return definition, []
 

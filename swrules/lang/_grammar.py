@@ -14,7 +14,11 @@ program: stmt*
      | "judged" expr                                  -> judged_stmt
      | "emit" NAME ["." NAME] "{" [field ("," field)* [","]] "}"  -> emit_stmt
      | "for" NAME "in" expr "{" stmt* "}"             -> for_stmt
-     | "def" NAME "(" [NAME ("," NAME)*] ")" "=" expr -> def_stmt
+     | "if" expr "{" block "}" ["else" "{" block "}"] -> if_stmt
+     | "def" NAME "(" [arg ("," arg)*] ")" "=" expr   -> def_stmt
+
+block: stmt*
+arg: NAME [":" NAME]
 
 pattern: NAME ":" NAME ["where" expr]
 field: NAME "=" expr
