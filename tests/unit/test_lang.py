@@ -174,9 +174,9 @@ def test_severity_is_still_required_for_a_finding_rule_in_the_language(tmp_path:
         _load(tmp_path, _rule(SHARE_RULE, severity=None))
 
 
-def test_a_rule_has_a_template_or_its_own_rule_not_both(tmp_path: Path) -> None:
+def test_a_rule_bound_to_a_python_template_is_refused_with_the_way_forward(tmp_path: Path) -> None:
     text = _rule(SHARE_RULE).replace('rule = """', 'template = "grades.held"\nrule = """')
-    with pytest.raises(RulesetError, match="either a template or its own rule"):
+    with pytest.raises(RulesetError, match=r"no longer bound to Python templates.*docs/language\.md"):
         _load(tmp_path, text)
 
 
