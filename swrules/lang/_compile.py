@@ -442,10 +442,11 @@ class _Compiler:
                     self.check_literal(value, ftype, literal)
                     compiled.append((name, _constant(ftype(literal)), None))
                     continue
-                fn, _ = self.expr(value)
+                fn, vtype = self.expr(value)
             except _Failed:
                 continue
-            compiled.append((name, fn, None if at_least else _converter(ftype)))
+            needed = not at_least and vtype != ftype  # a value of the field's own type needs no conversion
+            compiled.append((name, fn, _converter(ftype) if needed else None))
         required = (
             {"subject", "requirement", "actual", "required"}
             if at_least
@@ -456,11 +457,13 @@ class _Compiler:
             self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
         make: Callable[..., Any] = Finding.at_least if at_least else cls
 
+        direct = [(name, fn) for name, fn, conv in compiled if conv is None]
+        converted = [(name, fn, conv) for name, fn, conv in compiled if conv is not None]
+
         def build(s: dict[str, Any]) -> Any:
-            kw = {}
-            for name, fn, conv in compiled:
-                v = fn(s)
-                kw[name] = v if conv is None else conv(v)
+            kw = {name: fn(s) for name, fn in direct}
+            for name, fn, conv in converted:
+                kw[name] = conv(fn(s))
             return make(**kw)
 
         return (_EMIT, build)
@@ -549,6 +552,15 @@ class _Compiler:
                 f"{self.text(base)} is a collection; read a field of each element with "
                 f"[x.{name} for x in {self.text(base)}]",
             )
+        path = [name]
+        root = base
+        while isinstance(root, lark.Tree) and root.data == "attr":
+            path.insert(0, str(root.children[1]))
+            root = root.children[0]
+        if isinstance(root, lark.Tree) and root.data == "name" and str(root.children[0]) in self.types:
+            local = str(root.children[0])  # a chain on a local name: one getter for the whole path
+            chain = operator.attrgetter(".".join(path))
+            return (lambda s: chain(s[local])), ftype
         get = operator.attrgetter(name)
         return (lambda s: get(fn(s))), ftype
 
@@ -641,6 +653,9 @@ class _Compiler:
         if op == "+" and (ta is str or tb is str):
             return (lambda s: str(a(s)) + str(b(s))), str
         result = int if ta is int and tb is int else (Decimal if {ta, tb} <= {int, Decimal} else None)
+        if _is_literal(right):
+            c = b({})
+            return (lambda s: f(a(s), c)), result
         return (lambda s: f(a(s), b(s))), result
 
     def side(self, node: Any, other: Any) -> tuple[Fn, Any]:
@@ -665,6 +680,13 @@ class _Compiler:
         a, ta = (pre_a, ta0) if pre_a is not None else self.side(left, tb)
         both_enums = _is_enum(ta) and _is_enum(tb)
         neither = not _is_enum(ta) and not _is_enum(tb) and ta is not None and tb is not None
+        if _is_literal(right) and not isinstance(c := b({}), str):  # a number, a truth value or none
+            same = c is None or (isinstance(c, bool) and ta is bool)  # singletons: identity is equality
+            if op is operator.eq and same:
+                return (lambda s: a(s) is c), bool
+            if op is operator.ne and same:
+                return (lambda s: a(s) is not c), bool
+            return (lambda s: op(a(s), c)), bool
         if both_enums or neither:
             return (lambda s: op(a(s), b(s))), bool
         return (lambda s: op(plain(a(s)), plain(b(s)))), bool
@@ -806,6 +828,10 @@ def _constant(value: Any) -> Fn:
     return lambda s: value
 
 
+def _is_literal(node: Any) -> bool:
+    return isinstance(node, lark.Tree) and node.data in ("string", "number", "true", "false", "none")
+
+
 def _is_string(node: Any) -> bool:
     return isinstance(node, lark.Tree) and node.data == "string"
 
@@ -836,25 +862,46 @@ def _converter(ftype: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any]) -> Iterator[Any]:
+_J: Final = "__judged"
+
+
+def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    """Run a block: each item emitted goes to ``out`` with the judged note current when it was emitted."""
     for step in steps:
         kind = step[0]
         if kind == _LET:
             s[step[1]] = step[2](s)
         elif kind == _WHEN:
             if not step[1](s):
-                return
+                return  # a guard that fails ends the block it stands in
         elif kind == _EMIT:
-            yield step[1](s)
+            out.append((step[1](s), s[_J]))
         elif kind == _JUDGED:
-            s[_CTX].judged = step[1](s)
+            s[_J] = step[1](s)
         elif kind == _IF:
-            yield from _run(step[2] if step[1](s) else step[3], s)
+            _run(step[2] if step[1](s) else step[3], s, out)
         else:
             var, fn, body = step[1], step[2], step[3]
             for value in fn(s):
                 s[var] = value
-                yield from _run(body, s)
+                _run(body, s, out)
+
+
+def _noted(ctx: Context, produced: list[tuple[Any, str]]) -> Iterator[Any]:
+    for item, judged in produced:
+        ctx.judged = judged
+        yield item
+
+
+def _uses_judged(steps: Sequence[tuple[Any, ...]]) -> bool:
+    for step in steps:
+        if step[0] == _JUDGED:
+            return True
+        if step[0] == _IF and (_uses_judged(step[2]) or _uses_judged(step[3])):
+            return True
+        if step[0] == _FOR and _uses_judged(step[3]):
+            return True
+    return False
 
 
 def compile_rule(
@@ -877,13 +924,19 @@ def compile_rule(
         return None, c.problems
     matched, collected = tuple(c.matched), tuple(c.collected)
 
-    def derive(ctx: Context) -> Iterator[Any]:
-        s: dict[str, Any] = {_CTX: ctx}
+    noted = _uses_judged(steps)
+
+    def derive(ctx: Context) -> Iterable[Any]:
+        s: dict[str, Any] = {_CTX: ctx, _J: ""}
         for alias in matched:
             s[alias] = ctx[alias]
         for alias in collected:
             s[alias] = ctx.all(alias)
-        return _run(steps, s)
+        out: list[tuple[Any, str]] = []
+        _run(steps, s, out)
+        if noted:
+            return _noted(ctx, out)
+        return [item for item, _ in out]
 
     definition = RuleDef(
         name=name,
@@ -913,7 +966,6 @@ def evaluate_expression(text: str, values: Mapping[str, Any] | None = None) -> A
     steps = c.block(tree.children)
     if c.problems:
         raise ValueError("; ".join(str(p) for p in c.problems))
-    scope: dict[str, Any] = dict(names)
-    for _ in _run(steps, scope):  # pragma: no cover - a let emits nothing
-        pass
+    scope: dict[str, Any] = {**names, _J: ""}
+    _run(steps, scope, [])
     return scope["result__"]
