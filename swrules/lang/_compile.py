@@ -597,6 +597,11 @@ class _Compiler:
         finally:
             del self.types[var]
 
+        ge, gc = _on_element(elem, var), (_on_element(cond, var) if cond is not None else None)
+        if ge is not None and (cond is None or gc is not None):  # fields of the element only: a plain loop
+            if gc is None:
+                return (lambda s: tuple(map(ge, fsrc(s)))), ListOf(telem)
+            return (lambda s: tuple(ge(x) for x in fsrc(s) if gc(x))), ListOf(telem)
         if fcond is None:
 
             def comp(s: dict[str, Any]) -> tuple[Any, ...]:
@@ -826,6 +831,21 @@ class _Compiler:
 
 def _constant(value: Any) -> Fn:
     return lambda s: value
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _on_element(node: Any, var: str) -> Callable[[Any], Any] | None:
+    """For ``x`` or a field path ``x.a.b`` of a comprehension's variable, a getter on the element; else None."""
+    path: list[str] = []
+    while isinstance(node, lark.Tree) and node.data == "attr":
+        path.insert(0, str(node.children[1]))
+        node = node.children[0]
+    if isinstance(node, lark.Tree) and node.data == "name" and str(node.children[0]) == var:
+        return operator.attrgetter(".".join(path)) if path else _identity
+    return None
 
 
 def _is_literal(node: Any) -> bool:
