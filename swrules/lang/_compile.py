@@ -89,6 +89,7 @@ _FLIP: Final = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: O
 _ARITH: Final = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _SPECIAL: Final = {"frame": TimeFrame, "period": Period, "day": date, "deadline": date}
 _CTX: Final = "__ctx"
+_P: Final = "__params"
 _PARAM_TYPES: Final = {
     "money": Decimal,
     "decimal": Decimal,
@@ -792,7 +793,7 @@ class _Compiler:
             spec = self.param_specs[name]
             self.params_read[name] = spec
             self.literal_reads.add(name)
-            return (lambda s: s[_CTX].param(name)), _PARAM_TYPES.get(spec.kind)
+            return (lambda s: s[_P][name]), _PARAM_TYPES.get(spec.kind)
         if len(args) == 2:
             if not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
                 raise self.fail(args[0], 'a parameter group is named by a literal string: param("group", key)')
@@ -808,9 +809,7 @@ class _Compiler:
             result = kinds.pop() if len(kinds) == 1 else None
 
             def lookup(s: dict[str, Any]) -> Any:
-                ctx: Context = s[_CTX]
-                full = f"{prefix}.{plain(fk(s))}"
-                return ctx.param(full) if ctx.has_param(full) else None
+                return s[_P].get(f"{prefix}.{plain(fk(s))}")
 
             return lookup, result
         raise self.fail(node, 'param("a.b") reads a parameter; param("group", key) one of a group by key')
@@ -947,7 +946,7 @@ def compile_rule(
     noted = _uses_judged(steps)
 
     def derive(ctx: Context) -> Iterable[Any]:
-        s: dict[str, Any] = {_CTX: ctx, _J: ""}
+        s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx.params}
         for alias in matched:
             s[alias] = ctx[alias]
         for alias in collected:
