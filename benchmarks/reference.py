@@ -38,7 +38,7 @@ def _on(versions: list[tuple[date, date, dict[str, Any]]], day: date) -> dict[st
 
 def evaluate(facts: list[dict[str, Any]], ruleset: Ruleset, year: int) -> dict[str, Any]:
     p = ruleset.parameters
-    grade = {(row["band"], row["tier"]): (row["level"], row["title"]) for row in p["grades.table"]}
+    grade = {(band, tier): (row.level, row.title) for (band, tier), row in ruleset.tables["grades"].rows}
     first_day, end = max(date(year, 1, 1), ruleset.applies_from), date(year, 12, 31)
     persons: dict[str, list[tuple[date, date, dict[str, Any]]]] = defaultdict(list)
     orgs: dict[str, list[tuple[date, date, dict[str, Any]]]] = defaultdict(list)

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from swrules import __version__, docgen, report, stream
+from swrules import __version__, docgen, report, rulecheck, stream
 from swrules._help import FACTS_HELP, SET_HELP, add_encoding
 from swrules._json import dumps
 from swrules._outputs import check_file, check_folder
@@ -441,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Hooks that add further sub-commands (kept in their own modules).
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
-_EXTRA_COMMANDS += [docgen.add_command, report.add_command, stream.add_command]
+_EXTRA_COMMANDS += [docgen.add_command, report.add_command, stream.add_command, rulecheck.add_command]
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -2,11 +2,11 @@
 
 ``swrules docs`` writes one Markdown page per ruleset (policy rulesets and the
 base layers they extend) and an index. A page gives the ruleset's provenance,
-then every rule: its template, the catalog clause, the clause's original
-Chinese text, the English reading, the parameters the rule reads (value and
-meaning, from the template's :class:`~swrules.ir.ParamSpec`) and the
-assumptions taken where the text is ambiguous, with the parameter that switches
-each. The output depends on the ruleset files and the templates alone (no
+then its decision tables and every rule: the catalog clause, the clause's original
+Chinese text, the English reading, the rule itself in the rule language, the
+parameters it reads (value, type and meaning, as the ruleset declares them) and
+the assumptions taken where the text is ambiguous, with the parameter that
+switches each. The output depends on the ruleset files alone (no
 paths, dates or versions of the machine that ran it), so the committed pages
 can be checked against a fresh run.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from swrules.errors import SwrulesError
+from swrules.lang import Table, describe_type
 from swrules.rulesets import Ruleset, RuleSpec, builtin_dir, load_ruleset
 
 __all__ = [
@@ -201,12 +202,12 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
     lines += [
         "## Rules",
         "",
-        "| Rule | Template | Clause | Reads | Severity | Deadline | Defined in | Assumptions |",
-        "| --- | --- | --- | --- | --- | --- | --- | ---: |",
+        "| Rule | Clause | Reads | Severity | Deadline | Defined in | Assumptions |",
+        "| --- | --- | --- | --- | --- | --- | ---: |",
     ]
     for spec in r.rules:
         lines.append(
-            f"| [`{spec.id}`](#rule-{spec.id}) | `{spec.template}` | `{_cell(spec.clause)}` "
+            f"| [`{spec.id}`](#rule-{spec.id}) | `{_cell(spec.clause)}` "
             f"| {spec.definition.reads} | {spec.severity.value if spec.severity else '—'} "
             f"| {spec.deadline.isoformat() if spec.deadline else '—'} "
             f"| {_layer(spec.source)} | {len(spec.assumptions)} |"
@@ -214,6 +215,11 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
     lines.append("")
     for spec in r.rules:
         lines += _rule_section(r, spec)
+
+    if r.tables:
+        lines += ["## Decision tables", ""]
+        for table in r.tables.values():
+            lines += _table_section(table)
 
     lines += ["## Parameters", ""]
     params = _all_params(r)
@@ -255,7 +261,7 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
         "",
         f"### Rule `{spec.id}`",
         "",
-        f"- Template: `{spec.template}` — {_inline(definition.doc)}",
+        f"- What it does: {_inline(definition.doc)}",
         f"- Clause: `{_inline(spec.clause)}`",
         f"- Emits: {', '.join(definition.emits) or '—'}",
         f"- Reads: {_READS[definition.reads]}",
@@ -273,13 +279,14 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
         "",
         f"Reading: {_inline(spec.reading)}",
         "",
+        *(["Rule:", "", "```", *spec.logic.strip("\n").splitlines(), "```", ""] if spec.logic else []),
     ]
     names = definition.param_names()
     if names:
         lines += ["Parameters:", "", "| Parameter | Value | Kind | Meaning |", "| --- | --- | --- | --- |"]
         for name in names:
             p = definition.params.get(name)
-            kind = p.kind if p is not None else "(test operand)"
+            kind = describe_type(p) if p is not None else "(test operand)"
             doc = p.doc if p is not None else ""
             if p is not None and p.choices:
                 doc = f"{doc} One of: {', '.join(p.choices)}."
@@ -302,6 +309,24 @@ _READS = {
 }
 
 
+def _table_section(table: Table) -> list[str]:
+    head = [*table.inputs, *table.outputs]
+    lines = [
+        f"### Table `{table.id}`",
+        "",
+        f"Hit policy: {table.hit}. Inputs: {', '.join(table.inputs)}; outputs: {', '.join(table.outputs)}.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "| " + " | ".join("---" for _ in head) + " |",
+    ]
+    for conditions, out in table.rows:
+        cells = ["-" if c is None else _cell(str(c)) for c in conditions]
+        cells += [_cell(str(getattr(out, o))) for o in table.outputs]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def _all_params(r: Ruleset) -> dict[str, tuple[str, str, list[str]]]:
     out: dict[str, tuple[str, str, list[str]]] = {}
     for spec in r.rules:
@@ -310,7 +335,7 @@ def _all_params(r: Ruleset) -> dict[str, tuple[str, str, list[str]]]:
             p = definition.params.get(name)
             kind, doc, users = out.get(name, ("(test operand)", "", []))
             if p is not None:
-                kind, doc = p.kind, p.doc
+                kind, doc = describe_type(p), p.doc
             out[name] = (kind, doc, [*users, spec.id])
     return dict(sorted(out.items()))
 

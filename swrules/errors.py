@@ -16,6 +16,7 @@ __all__ = [
     "PeriodError",
     "Problem",
     "RuleFailedError",
+    "RuleProblemsError",
     "RulesetError",
     "SwrulesError",
     "UnknownRulesetError",
@@ -120,6 +121,19 @@ class RulesetError(SwrulesError, ValueError):
         elif key is not None:
             where = f"[{key}]: "
         super().__init__(where + message)
+
+
+class RuleProblemsError(RulesetError):
+    """The rules of a ruleset name things that do not exist; ``problems`` lists every one found."""
+
+    def __init__(self, problems: Sequence[RulesetError]) -> None:
+        self.problems: tuple[RulesetError, ...] = tuple(problems)
+        first = self.problems[0] if self.problems else None
+        n = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the rules:\n{lines}")
+        self.file = first.file if first else None
+        self.key = first.key if first else None
 
 
 class UnknownRulesetError(RulesetError, LookupError):

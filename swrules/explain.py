@@ -30,7 +30,7 @@ class Explanation:
     item: Mapping[str, Any]
     ruleset: str
     rule: str
-    template: str
+    logic: str  # the rule in the rule language
     clause: str
     text: str
     reading: str
@@ -47,7 +47,7 @@ class Explanation:
             "item": dict(self.item),
             "ruleset": self.ruleset,
             "rule": self.rule,
-            "template": self.template,
+            "logic": self.logic,
             "clause": self.clause,
             "text": self.text,
             "reading": self.reading,
@@ -68,7 +68,7 @@ class Explanation:
         lines = [f"{pad}{self.key}"]
         fields = ", ".join(f"{k}={_short(v)}" for k, v in self.item.items() if k not in ("rule", "clause"))
         lines.append(f"{pad}  = {fields}")
-        lines.append(f"{pad}  rule    {self.ruleset} / {self.rule} ({self.template})")
+        lines.append(f"{pad}  rule    {self.ruleset} / {self.rule}")
         lines.append(f"{pad}  clause  {self.clause}")
         for line in textwrap.wrap(self.text, 60):
             lines.append(f"{pad}          {line}")
@@ -129,7 +129,7 @@ def explain(
         item=_item_dict(objects[key]),
         ruleset=ruleset.id,
         rule=d.rule,
-        template=spec.template,
+        logic=spec.logic,
         clause=d.clause,
         text=spec.text,
         reading=spec.reading,

@@ -115,7 +115,7 @@ class ParamSpec:
 
 @attrs.frozen
 class RuleDef:
-    """A rule template. A ruleset binds it to a clause, an id and parameter values."""
+    """A compiled rule (the rule language makes one per ruleset rule), bound by a ruleset to a clause and values."""
 
     name: str
     doc: str
@@ -127,6 +127,8 @@ class RuleDef:
     #: ``snapshot``: the rule sees what is in force on its judgment day (the period's last day, or its deadline);
     #: ``history``: the rule sees every version of every fact and judges each item on its own day(s).
     reads: str = "snapshot"
+    #: Parameters read by key (``param("allowance", level)``): a ruleset may leave any of them unset.
+    optional: tuple[str, ...] = ()
 
     def operands(self) -> Iterable[Operand]:
         patterns: tuple[Match | Collect, ...] = (*self.match, *self.collect)

@@ -2,7 +2,7 @@
 
 A ruleset file states where its policy comes from (title, issuer, document
 number, dates), its parameters (amounts, thresholds, tables), and its rules:
-for each, the template that computes it, the catalog clause it implements, the
+for each, the rule itself in the rule language (``swrules.lang``), the catalog clause it implements, the
 clause's original text, an English reading, and the assumptions taken where
 the text is ambiguous. A file may ``extend`` base layers; a parameter or rule
 given twice with different values fails to load unless the later layer says
@@ -28,12 +28,12 @@ from typing import Any, Final
 import attrs
 
 from swrules.engine import RuleBinding
-from swrules.errors import PeriodError, RulesetError, UnknownRulesetError
+from swrules.errors import PeriodError, RuleProblemsError, RulesetError, UnknownRulesetError
 from swrules.facts import TIERS
 from swrules.ir import ParamSpec, RuleDef
 from swrules.items import Severity
+from swrules.lang import Table, compile_rule, load_table, param_spec
 from swrules.period import Period, TimeFrame
-from swrules.rules import TEMPLATES
 
 __all__ = [
     "WINDOW_PARAMETERS",
@@ -73,11 +73,23 @@ _META_KEYS: Final = {
     "extends": (list, False),
     "notes": (str, False),
 }
-_RULE_KEYS: Final = {"id", "template", "clause", "text", "reading", "override", "assumptions", "severity", "deadline"}
+_RULE_KEYS: Final = {
+    "id",
+    "rule",
+    "reads",
+    "doc",
+    "clause",
+    "text",
+    "reading",
+    "override",
+    "assumptions",
+    "severity",
+    "deadline",
+}
 #: Parameters that are not a rule's: the ruleset's window, overridable on purpose for a what-if.
 WINDOW_PARAMETERS: Final = ("applies_from", "applies_until")
 _ASSUMPTION_KEYS: Final = {"id", "statement", "reason", "parameter"}
-_TOP_KEYS: Final = {"ruleset", "parameters", "overrides", "rules"}
+_TOP_KEYS: Final = {"ruleset", "parameters", "overrides", "rules", "parameter_types", "tables", "functions"}
 _SEVERITIES: Final = tuple(s.value for s in Severity)
 
 
@@ -93,10 +105,9 @@ class Assumption:
 
 @attrs.frozen(kw_only=True)
 class RuleSpec:
-    """One rule of a ruleset: a template bound to a catalog clause."""
+    """One rule of a ruleset: its text in the rule language (``logic``), compiled, bound to a catalog clause."""
 
     id: str
-    template: str
     clause: str
     text: str
     reading: str
@@ -104,10 +115,8 @@ class RuleSpec:
     source: str
     severity: Severity | None = None
     deadline: date | None = None
-
-    @property
-    def definition(self) -> RuleDef:
-        return TEMPLATES[self.template]
+    definition: RuleDef = attrs.field(eq=False, repr=False)
+    logic: str = ""  # the rule's text in the rule language
 
 
 def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -135,6 +144,8 @@ class Ruleset:
     parameter_sources: Mapping[str, str] = attrs.field(converter=_read_only)
     rules: tuple[RuleSpec, ...]
     sources: tuple[str, ...]
+    parameter_types: Mapping[str, ParamSpec] = attrs.field(factory=dict, converter=_read_only)
+    tables: Mapping[str, Table] = attrs.field(factory=dict, converter=_read_only)
 
     def rule(self, rule_id: str) -> RuleSpec:
         for r in self.rules:
@@ -283,6 +294,9 @@ class _Layer:
     parameters: dict[str, Any]
     overrides: dict[str, Any]
     rules: list[dict[str, Any]]
+    parameter_types: dict[str, Any]
+    tables: list[dict[str, Any]]
+    functions: str
 
 
 class _Loader:
@@ -355,7 +369,14 @@ class _Loader:
         rules = data.get("rules", [])
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             raise RulesetError("must be an array of tables ([[rules]])", file=name, key="rules")
-        return _Layer(path, meta, parameters, overrides, rules)
+        types = _flatten_types(data.get("parameter_types", {}), name)
+        tables = data.get("tables", [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise RulesetError("must be an array of tables ([[tables]])", file=name, key="tables")
+        functions = data.get("functions", "")
+        if not isinstance(functions, str):
+            raise RulesetError("must be a text of def statements", file=name, key="functions")
+        return _Layer(path, meta, parameters, overrides, rules, types, tables, functions)
 
     def load(self, path: Path) -> Ruleset:
         path = path.resolve()
@@ -364,8 +385,34 @@ class _Loader:
         params: dict[str, Any] = {}
         param_src: dict[str, str] = {}
         rules: dict[str, tuple[dict[str, Any], str]] = {}
+        types: dict[str, ParamSpec] = {}
+        tables: dict[str, Table] = {}
+        functions: list[str] = []
+        function_files: list[str] = []
+        problems: list[RulesetError] = []
         for layer in layers:
             src = str(layer.path)
+            for key, raw_type in layer.parameter_types.items():
+                spec, why = param_spec(raw_type)
+                if spec is None:
+                    problems.append(RulesetError(why, file=src, key=f"parameter_types.{key}"))
+                elif key in types and types[key] != spec:
+                    problems.append(
+                        RulesetError("declared here with another type than in a base layer", file=src, key=key)
+                    )
+                else:
+                    types[key] = spec
+            for index, raw_table in enumerate(layer.tables):
+                table, why_table = load_table(raw_table)
+                for message in why_table:
+                    problems.append(RulesetError(message, file=src, key=f"tables[{index}]"))
+                if table is not None:
+                    if table.id in tables:
+                        problems.append(RulesetError(f"table {table.id!r} is defined twice", file=src, key="tables"))
+                    tables[table.id] = table
+            if layer.functions.strip():
+                functions.append(layer.functions)
+                function_files.append(src)
             for key, value in layer.parameters.items():
                 if key in params and params[key] != value:
                     raise RulesetError(
@@ -384,6 +431,13 @@ class _Loader:
             for index, raw in enumerate(layer.rules):
                 where = f"rules[{index}]"
                 for key in raw:
+                    if key == "template":
+                        raise RulesetError(
+                            "rules are no longer bound to Python templates: write the rule itself in the rule "
+                            'language (rule = """ … """; see docs/language.md)',
+                            file=src,
+                            key=f"{where}.{key}",
+                        )
                     if key not in _RULE_KEYS:
                         raise RulesetError(f"unknown key{_hint(key, _RULE_KEYS)}", file=src, key=f"{where}.{key}")
                 rid = raw.get("id")
@@ -405,8 +459,23 @@ class _Loader:
                         f"rule {rid!r} overrides nothing: no base layer defines it", file=src, key=f"{where}.override"
                     )
                 rules[rid] = (raw, src)
-        specs = [self._rule(raw, src) for raw, src in rules.values()]
-        self._check_parameters(specs, params, param_src)
+        specs = []
+        for raw, src in rules.values():
+            try:
+                specs.append(self._rule(raw, src, types, tables, functions))
+            except RuleProblemsError as err:
+                for problem in err.problems:
+                    origin = getattr(problem, "origin", -1)
+                    if origin >= 0:  # in the ruleset's functions: reported once, against the file that has them
+                        message = str(getattr(problem, "raw", ""))
+                        problem = RulesetError(message, file=function_files[origin], key="functions")
+                    if str(problem) not in {str(p) for p in problems}:
+                        problems.append(problem)
+            except RulesetError as err:
+                problems.append(err)
+        if problems:
+            raise RuleProblemsError(problems)
+        self._check_parameters(specs, params, param_src, types)
         meta = top.meta
         return Ruleset(
             id=meta["id"],
@@ -425,6 +494,8 @@ class _Loader:
             parameter_sources=param_src,
             rules=tuple(specs),
             sources=tuple(str(layer.path) for layer in layers),
+            parameter_types=types,
+            tables=tables,
         )
 
     def _layers(self, path: Path) -> list[_Layer]:
@@ -482,18 +553,59 @@ class _Loader:
         )
 
     @staticmethod
-    def _rule(raw: dict[str, Any], src: str) -> RuleSpec:
+    def _definition(
+        raw: dict[str, Any],
+        src: str,
+        types: Mapping[str, ParamSpec],
+        tables: Mapping[str, Table],
+        functions: Sequence[str],
+    ) -> RuleDef:
         rid = raw["id"]
         where = f"rules.{rid}"
-        for key in ("template", "clause", "text", "reading"):
+        logic = raw.get("rule")
+        if not isinstance(logic, str) or not logic.strip():
+            raise RulesetError(
+                "is required: the rule in the rule language (see docs/language.md)", file=src, key=f"{where}.rule"
+            )
+        reads = raw.get("reads", "snapshot")
+        if reads not in ("snapshot", "history"):
+            raise RulesetError(f"must be snapshot or history (got {reads!r})", file=src, key=f"{where}.reads")
+        doc = raw.get("doc", "")
+        if not isinstance(doc, str):
+            raise RulesetError("must be a string", file=src, key=f"{where}.doc")
+        definition, problems = compile_rule(
+            rid,
+            logic,
+            doc=doc.strip() or str(raw.get("reading", "")).strip(),
+            reads=reads,
+            param_specs=types,
+            tables=tables,
+            functions=functions,
+        )
+        if definition is None:
+            errors = []
+            for p in problems:
+                error = RulesetError(str(p), file=src, key=f"rules.{rid}")
+                error.origin = p.origin  # type: ignore[attr-defined]
+                error.raw = str(p)  # type: ignore[attr-defined]
+                errors.append(error)
+            raise RuleProblemsError(errors)
+        return definition
+
+    @staticmethod
+    def _rule(
+        raw: dict[str, Any],
+        src: str,
+        types: Mapping[str, ParamSpec],
+        tables: Mapping[str, Table],
+        functions: Sequence[str],
+    ) -> RuleSpec:
+        rid = raw["id"]
+        where = f"rules.{rid}"
+        for key in ("clause", "text", "reading"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise RulesetError("is required (a non-empty string)", file=src, key=f"{where}.{key}")
-        if raw["template"] not in TEMPLATES:
-            raise RulesetError(
-                f"names no rule template (got {raw['template']!r}){_hint(raw['template'], TEMPLATES)}",
-                file=src,
-                key=f"{where}.template",
-            )
+        definition = _Loader._definition(raw, src, types, tables, functions)
         assumptions = []
         raw_assumptions = raw.get("assumptions", [])
         if not isinstance(raw_assumptions, list):
@@ -514,7 +626,7 @@ class _Loader:
                 Assumption(id=a["id"], statement=a["statement"], reason=a["reason"], parameter=a.get("parameter"))
             )
         severity = raw.get("severity")
-        emits_findings = "finding" in TEMPLATES[raw["template"]].emits
+        emits_findings = "finding" in definition.emits
         if severity is None and emits_findings:
             raise RulesetError(
                 "is required for a rule that makes findings: binding (应、必须、不得、确保), "
@@ -533,7 +645,7 @@ class _Loader:
         deadline = raw.get("deadline")
         if deadline is not None and not (isinstance(deadline, date) and not hasattr(deadline, "hour")):
             raise RulesetError(f"must be a date like 2022-12-31 (got {deadline!r})", file=src, key=f"{where}.deadline")
-        if deadline is not None and TEMPLATES[raw["template"]].reads != "snapshot":
+        if deadline is not None and definition.reads != "snapshot":
             raise RulesetError(
                 "only a rule that judges a snapshot can have a deadline (this one reads histories)",
                 file=src,
@@ -541,7 +653,8 @@ class _Loader:
             )
         return RuleSpec(
             id=rid,
-            template=raw["template"],
+            definition=definition,
+            logic=raw.get("rule", ""),
             clause=raw["clause"],
             text=raw["text"].strip(),
             reading=raw["reading"].strip(),
@@ -552,7 +665,12 @@ class _Loader:
         )
 
     @staticmethod
-    def _check_parameters(specs: Sequence[RuleSpec], params: dict[str, Any], sources: Mapping[str, str]) -> None:
+    def _check_parameters(
+        specs: Sequence[RuleSpec],
+        params: dict[str, Any],
+        sources: Mapping[str, str],
+        types: Mapping[str, ParamSpec],
+    ) -> None:
         wanted = _param_specs(specs)
         for name, value in list(params.items()):
             if name not in wanted:
@@ -564,7 +682,7 @@ class _Loader:
             params[name] = parse_value(wanted[name], value, file=sources[name], key=f"parameters.{name}")
         for spec in specs:
             for name in spec.definition.param_names():
-                if name not in params:
+                if name not in params and name not in spec.definition.optional:
                     raise RulesetError(
                         f"rule {spec.id!r} needs parameter {name!r}, which no layer sets",
                         file=spec.source,
@@ -652,6 +770,24 @@ def _param_specs(specs: Iterable[RuleSpec]) -> dict[str, ParamSpec]:
     return out
 
 
+def _flatten_types(table: object, file: str) -> dict[str, Any]:
+    """``[parameter_types]``: dotted names to a type (a text, or a table with ``type`` and ``doc``)."""
+    if not isinstance(table, dict):
+        raise RulesetError("must be a table", file=file, key="parameter_types")
+    out: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for key, value in node.items():
+            name = f"{path}.{key}" if path else key
+            if isinstance(value, dict) and "type" not in value:
+                walk(value, name)
+            else:
+                out[name] = value
+
+    walk(table, "")
+    return out
+
+
 def _flatten(table: object, file: str, prefix: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise RulesetError("must be a table", file=file, key=prefix)
@@ -708,6 +844,15 @@ def parse_value(spec: ParamSpec, value: Any, *, file: str, key: str) -> Any:
         if kind == "money" and exponent < -2:
             raise fail("an amount with at most two decimal places")
         return number
+    if kind == "date":
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise fail("a date YYYY-MM-DD")
     if kind == "year_month":
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value.strip()):
             raise fail("a month YYYY-MM")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from swrules.rules import TEMPLATES
 
 import swrules
 from swrules import budget as budget_module
@@ -23,7 +24,6 @@ from swrules.engine import ENGINES, durable_available, execute
 from swrules.errors import EvaluationTimeout, InputError
 from swrules.ir import Match, RuleDef
 from swrules.items import Item
-from swrules.rules import TEMPLATES
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 FACTS = [

@@ -65,8 +65,8 @@ def _load(tmp_path: Path, text: str, base: str = BASE) -> swrules.Ruleset:
         ("staffing.urban_minimum = 1", 'staffing.urban_minimum = "x"', "staffing.urban_minimum"),
         ("exam_reward.requires_registration = false", 'exam_reward.requires_registration = "maybe"', "requires_reg"),
         ("[parameters]", '[parameters]\nallowance.bonus = "5"', "parameters.allowance.bonus"),
-        ('template = "rewards.exam_reward"', 'template = "os.system"', "template"),
-        ('template = "rewards.exam_reward"', 'template = "rewards.exam_rewards"', "did you mean"),
+        ("when in_force(c, obtained)", 'when system("ls")', "no function 'system'"),
+        ("match c: certificate\nmatch p: person", "match c: certificat\nmatch p: person", "did you mean 'certificate'"),
         ('id = "exam-reward"', 'id = "Exam Reward"', "id"),
         ('id = "exam-reward"', 'id = "exam-reward"\ncolour = 1', "colour"),
         ('id = "exam-reward"', 'id = "exam-expense"', "already defined"),
@@ -87,28 +87,44 @@ def test_a_broken_ruleset_names_the_file_and_key(tmp_path: Path, old: str, new: 
     assert "county.toml" in message and key in message, message
 
 
+_JUNIOR_ROWS = (
+    '  { band = "junior", tier = 1, level = 11, title = "助理社会工作师一级" },\n'
+    '  { band = "junior", tier = 2, level = 12, title = "助理社会工作师二级" },\n'
+)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ('{ band = "senior", tier = 1, level = 5, title = "高级社会工作师一级" },', "", "senior 1"),
-        ("level = 5, title", "level = 4, title", "level"),
-        ("tier = 1, level = 5", "tier = 4, level = 5", "tier"),
-        ('{ band = "senior", tier = 1', '{ band = "principal", tier = 1', "band"),
-        ('title = "高级社会工作师一级" }', 'title = "" }', "title"),
-        ('title = "高级社会工作师一级" }', 'title = "x", colour = 1 }', "exactly band"),
+        (_JUNIOR_ROWS, "", "no row for band junior (a gap)"),
+        ('{ band = "senior", tier = 1', '{ band = "principal", tier = 1', "band 'principal' is not one of"),
+        ("tier = 1, level = 5", 'tier = "one", level = 5', "tier must be a whole number"),
+        ('title = "高级社会工作师一级" }', 'title = "x", colour = 1 }', "unknown column(s) colour"),
+        (', title = "高级社会工作师一级" }', " }", "missing column(s) title"),
         (
             '{ band = "senior", tier = 2, level = 6,',
             '{ band = "senior", tier = 1, level = 5, title = "x" },\n  { band = "senior", tier = 2, level = 6,',
-            "twice",
+            "rows 1 and 2 overlap",
         ),
-        ("grades.table = [", "grades.table = 3\nx = [", "grades.table"),
+        ('hit = "unique"', 'hit = "all"', "hit must be one of"),
+        ('tier = "integer"', 'tier = "number"', "unknown type 'number'"),
     ],
 )
-def test_a_broken_grade_table_is_rejected(tmp_path: Path, old: str, new: str, key: str) -> None:
+def test_a_broken_decision_table_is_rejected(tmp_path: Path, old: str, new: str, key: str) -> None:
     assert old in BASE
     with pytest.raises(RulesetError) as caught:
         _load(tmp_path, SHIPPED, base=BASE.replace(old, new, 1))
     assert "national-grades.toml" in str(caught.value) and key in str(caught.value), str(caught.value)
+
+
+def test_a_first_hit_table_may_overlap_and_takes_the_first_row(tmp_path: Path) -> None:
+    row = '  { band = "senior", tier = "-", level = 5, title = "any senior" },\n'
+    base = BASE.replace('hit = "unique"', 'hit = "first"').replace("rows = [\n", "rows = [\n" + row, 1)
+    ruleset = _load(tmp_path, SHIPPED, base=base)
+    assert ruleset.tables["grades"].lookup(("senior", 3)).title == "any senior"
+    assert ruleset.tables["grades"].lookup(("junior", 2)).level == 12
+    with pytest.raises(LookupError, match="no row for band junior, tier 7"):
+        ruleset.tables["grades"].lookup(("junior", 7))
 
 
 def test_two_layers_disagreeing_on_a_parameter_fail_naming_both_files(tmp_path: Path) -> None:

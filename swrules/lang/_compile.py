@@ -1,0 +1,990 @@
+"""Compile a rule of the language into a :class:`~swrules.ir.RuleDef`: patterns into tests, the rest into closures.
+
+Everything a rule names is checked here, once, at load: aliases, fact and item types, fields, parameters,
+item kinds, enum values, built-ins, tables. Every problem is collected (none stops the check), each with the
+text it is about and a did-you-mean. Expressions become Python closures over a scope dict, built once; a
+firing runs them and never walks a tree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final, cast
+
+import attrs
+import lark
+
+from swrules.context import Context
+from swrules.ir import Collect, Lit, Match, Op, Operand, Param, ParamSpec, Ref, RuleDef, Test
+from swrules.items import ITEM_TYPES, Finding
+from swrules.lang._builtins import BUILTINS, member, plain
+from swrules.lang._grammar import GRAMMAR
+from swrules.lang._tables import Table
+from swrules.lang._types import ENUMS, SCHEMAS, ListOf, field_type, fields_of, type_name
+from swrules.period import Period, TimeFrame
+
+__all__ = ["Problem", "compile_rule", "evaluate_expression", "parse"]
+
+Fn = Callable[[dict[str, Any]], Any]
+
+_PARSER: lark.Lark | None = None
+
+
+def _parser() -> lark.Lark:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = lark.Lark(GRAMMAR, start="program", parser="lalr", propagate_positions=True)
+    return _PARSER
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a rule: the text it is about and what is wrong."""
+
+    text: str
+    message: str
+    #: The index of the ruleset's function text the problem is in, or -1 when it is in the rule itself.
+    origin: int = -1
+
+    def __str__(self) -> str:
+        return f"{self.message} (in `{self.text}`)" if self.text else self.message
+
+
+class _Failed(Exception):
+    """Raised inside the compiler after a problem is noted, to skip the rest of one expression."""
+
+
+def parse(source: str) -> tuple[lark.Tree[Any] | None, list[Problem]]:
+    try:
+        return _parser().parse(source), []
+    except lark.exceptions.UnexpectedInput as err:
+        line = source.splitlines()[err.line - 1] if 0 < err.line <= len(source.splitlines()) else ""
+        expected = sorted(getattr(err, "expected", ()) or getattr(err, "allowed", ()) or ())
+        hint = f"; expected one of {', '.join(expected[:8])}" if expected else ""
+        return None, [Problem(line.strip(), f"cannot read the rule at line {err.line}, column {err.column}{hint}")]
+    except lark.exceptions.LarkError as err:  # pragma: no cover - other parser failures
+        return None, [Problem("", f"cannot read the rule: {err}")]
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_CMP: Final = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_OPS: Final = {"==": Op.EQ, "!=": Op.NE, "<": Op.LT, "<=": Op.LE, ">": Op.GT, ">=": Op.GE}
+_FLIP: Final = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
+_ARITH: Final = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_SPECIAL: Final = {"frame": TimeFrame, "period": Period, "day": date, "deadline": date}
+_CTX: Final = "__ctx"
+_P: Final = "__params"
+_PARAM_TYPES: Final = {
+    "money": Decimal,
+    "decimal": Decimal,
+    "int": int,
+    "month": int,
+    "bool": bool,
+    "str": str,
+    "year_month": str,
+    "date": date,
+    "str_list": ListOf(str),
+    "table": None,
+}
+
+# Step kinds of a compiled body.
+_LET, _WHEN, _EMIT, _JUDGED, _FOR, _IF = range(6)
+_MISSING: Final = object()
+
+
+def _div(a: Any, b: Any) -> Decimal:
+    return Decimal(a) / Decimal(b)
+
+
+@attrs.frozen
+class _Function:
+    params: tuple[str, ...]
+    body: Fn
+    params_read: Mapping[str, ParamSpec]
+    literal_reads: frozenset[str]
+
+
+class _Compiler:
+    def __init__(
+        self,
+        rule_id: str,
+        source: str,
+        param_specs: Mapping[str, ParamSpec],
+        tables: Mapping[str, Table],
+        functions: Sequence[str],
+    ) -> None:
+        self.rule_id = rule_id
+        self.source = source
+        self.param_specs = param_specs
+        self.tables = tables
+        self.problems: list[Problem] = []
+        self.params_read: dict[str, ParamSpec] = {}
+        self.literal_reads: set[str] = set()
+        self.optional: set[str] = set()
+        self.keyed: set[str] = set()
+        self.match: list[Match] = []
+        self.collect: list[Collect] = []
+        self.emits: set[str] = set()
+        self.functions: dict[str, _Function] = {}
+        self.types: dict[str, Any] = {}
+        self.matched: list[str] = []
+        self.collected: list[str] = []
+        self.ruleset_functions = functions
+
+    # -- problems ------------------------------------------------------------------
+
+    def text(self, node: Any) -> str:
+        meta = getattr(node, "meta", None)
+        if meta is not None and not getattr(meta, "empty", True):
+            return " ".join(self.source[meta.start_pos : meta.end_pos].split())
+        if isinstance(node, lark.Token):
+            return str(node)
+        return ""
+
+    def fail(self, node: Any, message: str) -> _Failed:
+        self.problems.append(Problem(self.text(node), message))
+        return _Failed()
+
+    # -- the program -------------------------------------------------------------
+
+    def program(self, tree: lark.Tree[Any]) -> list[tuple[Any, ...]]:
+        for index, source in enumerate(self.ruleset_functions):
+            sub, problems = parse(source)
+            before = len(self.problems)
+            self.problems.extend(problems)
+            if sub is not None:
+                rule_source, self.source = self.source, source
+                try:
+                    for stmt in sub.children:
+                        if stmt.data != "def_stmt":
+                            self.fail(stmt, "only function definitions (def) may stand among a ruleset's functions")
+                        else:
+                            try:
+                                self.statement(stmt)
+                            except _Failed:
+                                pass
+                finally:
+                    self.source = rule_source
+            self.problems[before:] = [attrs.evolve(p, origin=index) for p in self.problems[before:]]
+        stmts = list(tree.children)
+        body_start = 0
+        for i, stmt in enumerate(stmts):
+            if stmt.data in ("match_stmt", "collect_stmt"):
+                if i != body_start:
+                    self.fail(stmt, "match and collect come first, before let, when, emit and for")
+                body_start = i + 1
+                self.pattern(stmt)
+        if not self.matched:
+            self.problems.append(Problem("", "a rule needs at least one match"))
+        steps = self.block(stmts[body_start:])
+        if not self.emits:
+            self.problems.append(Problem("", "a rule must emit something"))
+        return steps
+
+    def block(self, stmts: Sequence[lark.Tree[Any]]) -> list[tuple[Any, ...]]:
+        steps: list[tuple[Any, ...]] = []
+        for stmt in stmts:
+            try:
+                step = self.statement(stmt)
+            except _Failed:
+                continue
+            if step is not None:
+                steps.append(step)
+        return steps
+
+    def statement(self, stmt: lark.Tree[Any]) -> tuple[Any, ...] | None:
+        kind = stmt.data
+        c = stmt.children
+        if kind in ("match_stmt", "collect_stmt"):
+            raise self.fail(stmt, "match and collect come first, before let, when, emit and for")
+        if kind == "let_stmt":
+            name = str(c[0])
+            self.check_new_name(c[0])
+            self.types.setdefault(name, None)  # a let that fails to compile still names something
+            fn, t = self.expr(c[1])
+            self.types[name] = t
+            return (_LET, name, fn)
+        if kind == "when_stmt":
+            fn, _ = self.expr(c[0])
+            return (_WHEN, fn)
+        if kind == "judged_stmt":
+            fn, _ = self.expr(c[0])
+            return (_JUDGED, fn)
+        if kind == "for_stmt":
+            name = str(c[0])
+            self.check_new_name(c[0])
+            self.types.setdefault(name, None)
+            fn, t = self.expr(c[1])
+            self.types[name] = t.of if isinstance(t, ListOf) else None
+            return (_FOR, name, fn, self.block(c[2:]))
+        if kind == "if_stmt":
+            fn, _ = self.expr(c[0])
+            then = self.block(c[1].children)
+            otherwise = self.block(c[2].children) if c[2] is not None else []
+            return (_IF, fn, then, otherwise)
+        if kind == "def_stmt":
+            fname = str(c[0])
+            if fname in BUILTINS or fname in ("param", "obligation_id", "table", "members"):
+                raise self.fail(c[0], f"{fname!r} is a built-in function; choose another name")
+            args = [a for a in c[1:-1] if a is not None]
+            params = tuple(str(a.children[0]) for a in args)
+            saved_types, saved_reads, saved_literal = dict(self.types), self.params_read, self.literal_reads
+            self.params_read, self.literal_reads = {}, set()
+            try:
+                for a in args:
+                    tname = a.children[1]
+                    if tname is not None and str(tname) not in SCHEMAS:
+                        self.fail(tname, f"no fact or item type {str(tname)!r}{_hint(str(tname), SCHEMAS)}")
+                    self.types[str(a.children[0])] = SCHEMAS.get(str(tname)) if tname is not None else None
+                try:
+                    body, _ = self.expr(c[-1])
+                except _Failed:  # noted; a placeholder keeps every call of it from failing again
+                    self.functions[fname] = _Function(params, _constant(None), {}, frozenset())
+                    raise
+                reads, literal = self.params_read, frozenset(self.literal_reads)
+            finally:
+                self.types, self.params_read, self.literal_reads = saved_types, saved_reads, saved_literal
+            self.functions[fname] = _Function(params, body, reads, literal)
+            return None
+        if kind == "emit_stmt":
+            return self.emit(stmt)
+        raise self.fail(stmt, f"unknown statement {kind}")  # pragma: no cover - the grammar has no other
+
+    def check_new_name(self, token: Any) -> None:
+        name = str(token)
+        if name in self.matched or name in self.collected or name in _SPECIAL:
+            raise self.fail(token, f"{name!r} already names a pattern or a built-in value; choose another name")
+
+    def pattern(self, stmt: lark.Tree[Any]) -> None:
+        pat = stmt.children[0]
+        alias_tok, type_tok, where = pat.children
+        alias, type_name_ = str(alias_tok), str(type_tok)
+        if alias in self.types or alias in _SPECIAL:
+            self.fail(alias_tok, f"alias {alias!r} is used twice")
+            return
+        cls = SCHEMAS.get(type_name_)
+        if cls is None:
+            self.fail(type_tok, f"no fact or item type {type_name_!r}{_hint(type_name_, SCHEMAS)}")
+        tests: list[Test] = []
+        collecting = stmt.data == "collect_stmt"
+        if where is not None and cls is not None:
+            for conjunct in self.conjuncts(where):
+                try:
+                    tests.append(self.test(alias, cls, conjunct))
+                except _Failed:
+                    pass
+        if collecting:
+            self.collect.append(Collect(alias, type_name_, tuple(tests)))
+            self.collected.append(alias)
+            self.types[alias] = ListOf(cls)
+        else:
+            self.match.append(Match(alias, type_name_, tuple(tests)))
+            self.matched.append(alias)
+            self.types[alias] = cls
+
+    @staticmethod
+    def conjuncts(node: lark.Tree[Any]) -> Iterator[lark.Tree[Any]]:
+        if isinstance(node, lark.Tree) and node.data == "and_":
+            for child in node.children:
+                yield from _Compiler.conjuncts(child)
+        else:
+            yield node
+
+    def test(self, alias: str, cls: type, node: Any) -> Test:
+        """One condition of a pattern as a test the engines run: ``alias.field op operand``."""
+        if not isinstance(node, lark.Tree) or node.data not in ("compare", "in_"):
+            raise self.fail(node, "a pattern's condition compares a field: alias.field op value, joined by 'and'")
+        if node.data == "compare":
+            left, op_tok, right = node.children
+            op = _OPS[str(op_tok)]
+        else:
+            left, right = node.children
+            op = Op.IN
+        if not self.own_field(alias, left) and op is not Op.IN and self.own_field(alias, right):
+            left, right, op = right, left, _FLIP[op]
+        if not self.own_field(alias, left):
+            raise self.fail(node, f"a condition of pattern {alias!r} starts with a field of {alias!r} ({alias}.field)")
+        field = str(left.children[1])
+        known, ftype = field_type(cls, field)
+        if not known:
+            raise self.fail(left, f"{type_name(cls)} has no field {field!r}{_hint(field, fields_of(cls))}")
+        return Test(field, op, self.operand(right, ftype, op))
+
+    def own_field(self, alias: str, node: Any) -> bool:
+        return (
+            isinstance(node, lark.Tree)
+            and node.data == "attr"
+            and isinstance(node.children[0], lark.Tree)
+            and node.children[0].data == "name"
+            and str(node.children[0].children[0]) == alias
+        )
+
+    def operand(self, node: Any, ftype: Any, op: Op) -> Operand:
+        data = node.data if isinstance(node, lark.Tree) else ""
+        if data in ("string", "number", "true", "false", "none"):
+            fn, _ = self.expr(node)
+            value = fn({})
+            if isinstance(value, Decimal):
+                raise self.fail(node, "a pattern compares with whole numbers only; compare decimals after 'let'")
+            self.check_literal(node, ftype, value)
+            return Lit(value)
+        if data == "list":
+            values = []
+            for child in node.children:
+                if child is None:
+                    continue
+                fn, _ = self.expr(child)
+                v = fn({})
+                if not isinstance(v, str):
+                    raise self.fail(child, "a list in a pattern holds text only")
+                self.check_literal(child, ftype, v)
+                values.append(v)
+            return Lit(tuple(values))
+        if data == "call" and str(node.children[0]) == "param":
+            args = [a for a in node.children[1:] if a is not None]
+            if len(args) != 1:
+                raise self.fail(node, 'a pattern reads a parameter by its whole name: param("a.b")')
+            name = self.param_name(args[0])
+            self.params_read[name] = self.param_specs[name]
+            self.literal_reads.add(name)
+            return Param(name)
+        if data == "attr":
+            base, field_tok = node.children
+            field = str(field_tok)
+            if isinstance(base, lark.Tree) and base.data == "name":
+                name = str(base.children[0])
+                if name in ("day", "period") and len(node.children) == 2:
+                    ok, _ = field_type(_SPECIAL[name] if name != "day" else date, field)
+                    if name == "period" and field not in ("start", "end", "year", "month"):
+                        ok = False
+                    if not ok:
+                        raise self.fail(node, f"{name} has no {field!r}")
+                    return Param(f"{name}.{field}")
+                if name in self.matched:
+                    cls = self.types[name]
+                    known, _ = field_type(cls, field)
+                    if not known:
+                        raise self.fail(node, f"{type_name(cls)} has no field {field!r}{_hint(field, fields_of(cls))}")
+                    return Ref(name, field)
+                raise self.fail(base, f"{name!r} is not a pattern matched before this one{_hint(name, self.matched)}")
+        if data == "name" and str(node.children[0]) == "day":
+            return Param("day")
+        raise self.fail(
+            node, "a pattern compares with a literal, a parameter, day/period values or a field of an earlier match"
+        )
+
+    def check_literal(self, node: Any, ftype: Any, value: Any) -> None:
+        if isinstance(ftype, ListOf):
+            ftype = ftype.of
+        if isinstance(ftype, type) and issubclass(ftype, enum.Enum) and isinstance(value, str):
+            values = [m.value for m in ftype]
+            if value not in values:
+                raise self.fail(node, f"{value!r} is not a value of {type_name(ftype)}{_hint(value, values)}")
+
+    def param_name(self, node: Any) -> str:
+        if not (isinstance(node, lark.Tree) and node.data == "string"):
+            raise self.fail(node, 'a parameter is named by a literal string: param("a.b")')
+        name = _unquote(str(node.children[0]))
+        if name not in self.param_specs:
+            raise self.fail(node, f"no parameter {name!r} is declared{_hint(name, self.param_specs)}")
+        return name
+
+    # -- emit ------------------------------------------------------------------------
+
+    def emit(self, stmt: lark.Tree[Any]) -> tuple[Any, ...]:
+        kind_tok, variant, *fields = stmt.children
+        kind = str(kind_tok)
+        cls = ITEM_TYPES.get(kind)
+        if cls is None:
+            raise self.fail(kind_tok, f"no item kind {kind!r}{_hint(kind, ITEM_TYPES)}")
+        self.emits.add(kind)
+        at_least = variant is not None
+        if at_least and (cls is not Finding or str(variant) != "at_least"):
+            raise self.fail(variant, "the only constructor variant is finding.at_least")
+        known = fields_of(cast(Any, cls))
+        init = {f.name: f for f in attrs.fields(cls) if f.init and f.name not in ("rule", "clause")}
+        allowed = {"subject", "requirement", "actual", "required", "person"} if at_least else set(init)
+        compiled: list[tuple[str, Fn, Callable[[Any], Any] | None]] = []
+        seen: set[str] = set()
+        for f in fields:
+            if f is None:
+                continue
+            name_tok, value = f.children
+            name = str(name_tok)
+            if name not in allowed:
+                self.fail(name_tok, f"{kind} has no field {name!r}{_hint(name, allowed)}")
+                continue
+            seen.add(name)
+            ftype = known.get(name)
+            try:
+                if (
+                    isinstance(ftype, type)
+                    and issubclass(ftype, enum.Enum)
+                    and isinstance(value, lark.Tree)
+                    and value.data == "string"
+                ):
+                    literal = _unquote(str(value.children[0]))
+                    self.check_literal(value, ftype, literal)
+                    compiled.append((name, _constant(ftype(literal)), None))
+                    continue
+                fn, vtype = self.expr(value)
+            except _Failed:
+                continue
+            needed = not at_least and vtype != ftype  # a value of the field's own type needs no conversion
+            compiled.append((name, fn, _converter(ftype) if needed else None))
+        required = (
+            {"subject", "requirement", "actual", "required"}
+            if at_least
+            else {n for n, f in init.items() if f.default is attrs.NOTHING}
+        )
+        missing = sorted(required - seen)
+        if missing:
+            self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
+        make: Callable[..., Any] = Finding.at_least if at_least else cls
+
+        direct = [(name, fn) for name, fn, conv in compiled if conv is None]
+        converted = [(name, fn, conv) for name, fn, conv in compiled if conv is not None]
+
+        def build(s: dict[str, Any]) -> Any:
+            kw = {name: fn(s) for name, fn in direct}
+            for name, fn, conv in converted:
+                kw[name] = conv(fn(s))
+            return make(**kw)
+
+        return (_EMIT, build)
+
+    # -- expressions ---------------------------------------------------------------------
+
+    def expr(self, node: Any) -> tuple[Fn, Any]:
+        if isinstance(node, lark.Token):  # pragma: no cover - the grammar wraps every token
+            raise self.fail(node, "unexpected token")
+        method = getattr(self, "x_" + node.data, None)
+        if method is None:  # pragma: no cover
+            raise self.fail(node, f"unknown expression {node.data}")
+        result: tuple[Fn, Any] = method(node)
+        return result
+
+    def x_number(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        text = str(node.children[0])
+        value: Any = Decimal(text) if "." in text else int(text)
+        return (lambda s: value), type(value)
+
+    def x_string(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        value = _unquote(str(node.children[0]))
+        return (lambda s: value), str
+
+    def x_true(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        return (lambda s: True), bool
+
+    def x_false(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        return (lambda s: False), bool
+
+    def x_none(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        return (lambda s: None), None
+
+    def x_name(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        name = str(node.children[0])
+        if name in self.types:
+            return operator.itemgetter(name), self.types[name]
+        if name == "frame":
+            return (lambda s: s[_CTX].frame), TimeFrame
+        if name == "period":
+            return (lambda s: s[_CTX].period), Period
+        if name == "day":
+            return (lambda s: s[_CTX].frame.day), date
+        if name == "deadline":
+            return (lambda s: s[_CTX].deadline), date
+        if name in self.functions:
+            fn = self.functions[name]
+            if len(fn.params) != 1:
+                raise self.fail(
+                    node,
+                    f"function {name!r} takes {len(fn.params)} arguments; only one-argument functions can be handed on",
+                )
+            self.use(fn)
+            body, param = fn.body, fn.params[0]
+
+            def handed(s: dict[str, Any]) -> Callable[[Any], Any]:
+                def call(arg: Any) -> Any:
+                    saved = s.get(param, _MISSING)
+                    s[param] = arg
+                    try:
+                        return body(s)
+                    finally:
+                        if saved is _MISSING:
+                            del s[param]
+                        else:
+                            s[param] = saved
+
+                return call
+
+            return handed, None
+        choices = [*self.types, *_SPECIAL, *self.functions]
+        raise self.fail(node, f"unknown name {name!r}{_hint(name, choices)}")
+
+    def x_attr(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        base, name_tok = node.children
+        fn, t = self.expr(base)
+        name = str(name_tok)
+        if name.startswith("_"):
+            raise self.fail(name_tok, f"no field starts with an underscore (got {name!r})")
+        known, ftype = field_type(t, name)
+        if not known:
+            raise self.fail(node, f"{type_name(t)} has no field {name!r}{_hint(name, fields_of(t))}")
+        if isinstance(t, ListOf):
+            raise self.fail(
+                node,
+                f"{self.text(base)} is a collection; read a field of each element with "
+                f"[x.{name} for x in {self.text(base)}]",
+            )
+        path = [name]
+        root = base
+        while isinstance(root, lark.Tree) and root.data == "attr":
+            path.insert(0, str(root.children[1]))
+            root = root.children[0]
+        if isinstance(root, lark.Tree) and root.data == "name" and str(root.children[0]) in self.types:
+            local = str(root.children[0])  # a chain on a local name: one getter for the whole path
+            chain = operator.attrgetter(".".join(path))
+            return (lambda s: chain(s[local])), ftype
+        get = operator.attrgetter(name)
+        return (lambda s: get(fn(s))), ftype
+
+    def x_index(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        base, key = node.children
+        fb, t = self.expr(base)
+        fk, _ = self.expr(key)
+
+        def index(s: dict[str, Any]) -> Any:
+            return fb(s)[fk(s)]
+
+        return index, t.of if isinstance(t, ListOf) else None
+
+    def x_list(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        parts = [self.expr(c) for c in node.children if c is not None]
+        fns = [p[0] for p in parts]
+        elem = parts[0][1] if parts and all(p[1] == parts[0][1] for p in parts) else None
+        return (lambda s: tuple(f(s) for f in fns)), ListOf(elem)
+
+    def x_tuple(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        fns = [self.expr(c)[0] for c in node.children if c is not None]
+        return (lambda s: tuple(f(s) for f in fns)), None
+
+    def x_comp(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        elem, var_tok, src, cond = node.children
+        var = str(var_tok)
+        fsrc, tsrc = self.expr(src)
+        if var in self.types or var in _SPECIAL:
+            raise self.fail(var_tok, f"{var!r} already names something; choose another name")
+        self.types[var] = tsrc.of if isinstance(tsrc, ListOf) else None
+        try:
+            felem, telem = self.expr(elem)
+            fcond = self.expr(cond)[0] if cond is not None else None
+        finally:
+            del self.types[var]
+
+        ge, gc = _on_element(elem, var), (_on_element(cond, var) if cond is not None else None)
+        if ge is not None and (cond is None or gc is not None):  # fields of the element only: a plain loop
+            if gc is None:
+                return (lambda s: tuple(map(ge, fsrc(s)))), ListOf(telem)
+            return (lambda s: tuple(ge(x) for x in fsrc(s) if gc(x))), ListOf(telem)
+        if fcond is None:
+
+            def comp(s: dict[str, Any]) -> tuple[Any, ...]:
+                out = []
+                for x in fsrc(s):
+                    s[var] = x
+                    out.append(felem(s))
+                return tuple(out)
+
+        else:
+
+            def comp(s: dict[str, Any]) -> tuple[Any, ...]:
+                out = []
+                for x in fsrc(s):
+                    s[var] = x
+                    if fcond(s):
+                        out.append(felem(s))
+                return tuple(out)
+
+        return comp, ListOf(telem)
+
+    def x_neg(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        fn, t = self.expr(node.children[0])
+        return (lambda s: -fn(s)), t
+
+    def x_not_(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        fn, _ = self.expr(node.children[0])
+        return (lambda s: not fn(s)), bool
+
+    def x_and_(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        a, _ = self.expr(node.children[0])
+        b, _ = self.expr(node.children[1])
+        return (lambda s: bool(a(s)) and bool(b(s))), bool
+
+    def x_or_(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        a, _ = self.expr(node.children[0])
+        b, _ = self.expr(node.children[1])
+        return (lambda s: bool(a(s)) or bool(b(s))), bool
+
+    def x_ifelse(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        c, _ = self.expr(node.children[0])
+        a, ta = self.expr(node.children[1])
+        b, tb = self.expr(node.children[2])
+        return (lambda s: a(s) if c(s) else b(s)), (ta if ta == tb else None)
+
+    def x_arith(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        left, op_tok, right = node.children
+        a, ta = self.expr(left)
+        b, tb = self.expr(right)
+        op = str(op_tok)
+        if op == "/":
+            return (lambda s: _div(a(s), b(s))), Decimal
+        f = _ARITH[op]
+        if op == "+" and (ta is str or tb is str):
+            return (lambda s: str(a(s)) + str(b(s))), str
+        result = int if ta is int and tb is int else (Decimal if {ta, tb} <= {int, Decimal} else None)
+        if _is_literal(right):
+            c = b({})
+            return (lambda s: f(a(s), c)), result
+        return (lambda s: f(a(s), b(s))), result
+
+    def side(self, node: Any, other: Any) -> tuple[Fn, Any]:
+        """An operand of a comparison; a text literal against an enum becomes the enum's member (checked)."""
+        if (
+            isinstance(other, type)
+            and issubclass(other, enum.Enum)
+            and isinstance(node, lark.Tree)
+            and node.data == "string"
+        ):
+            literal = _unquote(str(node.children[0]))
+            self.check_literal(node, other, literal)
+            m = other(literal)
+            return (lambda s: m), other
+        return self.expr(node)
+
+    def x_compare(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        left, op_tok, right = node.children
+        op = _CMP[str(op_tok)]
+        pre_a, ta0 = self.expr(left) if not _is_string(left) else (None, str)
+        b, tb = self.side(right, ta0)
+        a, ta = (pre_a, ta0) if pre_a is not None else self.side(left, tb)
+        both_enums = _is_enum(ta) and _is_enum(tb)
+        neither = not _is_enum(ta) and not _is_enum(tb) and ta is not None and tb is not None
+        if _is_literal(right) and not isinstance(c := b({}), str):  # a number, a truth value or none
+            same = c is None or (isinstance(c, bool) and ta is bool)  # singletons: identity is equality
+            if op is operator.eq and same:
+                return (lambda s: a(s) is c), bool
+            if op is operator.ne and same:
+                return (lambda s: a(s) is not c), bool
+            return (lambda s: op(a(s), c)), bool
+        if both_enums or neither:
+            return (lambda s: op(a(s), b(s))), bool
+        return (lambda s: op(plain(a(s)), plain(b(s)))), bool
+
+    def membership(self, node: lark.Tree[Any]) -> Fn:
+        """``x in xs``: an enum by its value; a list of literals is a set built once, a tuple (a parameter)
+        is made a set once and kept while the same tuple comes back."""
+        a, ta = self.expr(node.children[0])
+        right = node.children[1]
+        if (
+            isinstance(right, lark.Tree)
+            and right.data == "list"
+            and all(
+                isinstance(c, lark.Tree) and c.data in ("string", "number", "true", "false", "none")
+                for c in right.children
+                if c is not None
+            )
+        ):
+            values = frozenset(self.expr(c)[0]({}) for c in right.children if c is not None)
+            for c in right.children:
+                if c is not None and _is_string(c):
+                    self.check_literal(c, ta, _unquote(str(c.children[0])))
+            return lambda s: plain(a(s)) in values
+        b, _ = self.expr(right)
+        return member(a, b)
+
+    def x_in_(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        return self.membership(node), bool
+
+    def x_not_in(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        test = self.membership(node)
+        return (lambda s: not test(s)), bool
+
+    def x_call(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
+        name_tok, *raw_args = node.children
+        name = str(name_tok)
+        args = [a for a in raw_args if a is not None]
+        if name == "param":
+            return self.call_param(node, args)
+        if name == "table":
+            return self.call_table(node, args)
+        if name == "obligation_id":
+            fns = [self.expr(a)[0] for a in args]
+            return (lambda s: s[_CTX].obligation_id(*(f(s) for f in fns))), str
+        if name in self.functions:
+            fn = self.functions[name]
+            if len(args) != len(fn.params):
+                raise self.fail(node, f"function {name!r} takes {len(fn.params)} arguments (got {len(args)})")
+            self.use(fn)
+            fns = [self.expr(a)[0] for a in args]
+            body, params = fn.body, fn.params
+
+            def call(s: dict[str, Any]) -> Any:
+                values = [f(s) for f in fns]
+                saved = [s.get(p, _MISSING) for p in params]
+                for p, v in zip(params, values, strict=True):
+                    s[p] = v
+                try:
+                    return body(s)
+                finally:
+                    for p, old in zip(params, saved, strict=True):
+                        if old is _MISSING:
+                            del s[p]
+                        else:
+                            s[p] = old
+
+            return call, None
+        if name == "members":
+            if len(args) != 1 or not _is_string(args[0]) or _unquote(str(args[0].children[0])) not in ENUMS:
+                raise self.fail(node, f"members(…) names an enumeration: one of {', '.join(ENUMS)}")
+            etype = ENUMS[_unquote(str(args[0].children[0]))]
+            values = tuple(etype)
+            return (lambda s: values), ListOf(etype)
+        builtin = BUILTINS.get(name)
+        if builtin is None:
+            choices = [*BUILTINS, "param", "table", "obligation_id", *self.functions]
+            raise self.fail(name_tok, f"no function {name!r}{_hint(name, choices)}")
+        if not builtin.min_args <= len(args) <= builtin.max_args:
+            raise self.fail(node, f"{builtin.doc}: wrong number of arguments ({len(args)})")
+        fns = [self.expr(a)[0] for a in args]
+        f = builtin.fn
+        if len(fns) == 1:
+            (f0,) = fns
+            return (lambda s: f(f0(s))), builtin.returns
+        if len(fns) == 2:
+            f0, f1 = fns
+            return (lambda s: f(f0(s), f1(s))), builtin.returns
+        return (lambda s: f(*(g(s) for g in fns))), builtin.returns
+
+    def use(self, fn: _Function) -> None:
+        """A call of a user function: the parameters it reads are read by the rule."""
+        self.params_read.update(fn.params_read)
+        self.literal_reads.update(fn.literal_reads)
+
+    def call_param(self, node: lark.Tree[Any], args: list[Any]) -> tuple[Fn, Any]:
+        if len(args) == 1:
+            name = self.param_name(args[0])
+            spec = self.param_specs[name]
+            self.params_read[name] = spec
+            self.literal_reads.add(name)
+            return (lambda s: s[_P][name]), _PARAM_TYPES.get(spec.kind)
+        if len(args) == 2:
+            if not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
+                raise self.fail(args[0], 'a parameter group is named by a literal string: param("group", key)')
+            prefix = _unquote(str(args[0].children[0]))
+            group = {n: s for n, s in self.param_specs.items() if n.startswith(prefix + ".")}
+            if not group:
+                raise self.fail(args[0], f"no parameter is declared under {prefix!r}")
+            self.params_read.update(group)
+            self.optional.update(group)
+            self.keyed.update(group)
+            fk, _ = self.expr(args[1])
+            kinds = {_PARAM_TYPES.get(s.kind) for s in group.values()}
+            result = kinds.pop() if len(kinds) == 1 else None
+
+            def lookup(s: dict[str, Any]) -> Any:
+                return s[_P].get(f"{prefix}.{plain(fk(s))}")
+
+            return lookup, result
+        raise self.fail(node, 'param("a.b") reads a parameter; param("group", key) one of a group by key')
+
+    def call_table(self, node: lark.Tree[Any], args: list[Any]) -> tuple[Fn, Any]:
+        if not args or not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
+            raise self.fail(node, 'table("name", input, …) looks a row up in a decision table')
+        tname = _unquote(str(args[0].children[0]))
+        table = self.tables.get(tname)
+        if table is None:
+            raise self.fail(args[0], f"no decision table {tname!r}{_hint(tname, self.tables)}")
+        if len(args) - 1 != len(table.inputs):
+            raise self.fail(node, f"table {tname!r} takes {len(table.inputs)} inputs ({', '.join(table.inputs)})")
+        fns = [self.expr(a)[0] for a in args[1:]]
+        look = table.lookup
+        return (lambda s: look(tuple(plain(f(s)) for f in fns))), table.row_type
+
+
+def _constant(value: Any) -> Fn:
+    return lambda s: value
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _on_element(node: Any, var: str) -> Callable[[Any], Any] | None:
+    """For ``x`` or a field path ``x.a.b`` of a comprehension's variable, a getter on the element; else None."""
+    path: list[str] = []
+    while isinstance(node, lark.Tree) and node.data == "attr":
+        path.insert(0, str(node.children[1]))
+        node = node.children[0]
+    if isinstance(node, lark.Tree) and node.data == "name" and str(node.children[0]) == var:
+        return operator.attrgetter(".".join(path)) if path else _identity
+    return None
+
+
+def _is_literal(node: Any) -> bool:
+    return isinstance(node, lark.Tree) and node.data in ("string", "number", "true", "false", "none")
+
+
+def _is_string(node: Any) -> bool:
+    return isinstance(node, lark.Tree) and node.data == "string"
+
+
+def _is_enum(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, enum.Enum)
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    return body.replace('\\"', '"').replace("\\\\", "\\") if "\\" in body else body
+
+
+def _converter(ftype: Any) -> Callable[[Any], Any] | None:
+    if _is_enum(ftype):
+        etype = ftype
+
+        def to_enum(v: Any) -> Any:
+            return etype(v) if isinstance(v, str) else v
+
+        return to_enum
+    if ftype is Decimal:
+
+        def to_decimal(v: Any) -> Any:
+            return Decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+        return to_decimal
+    return None
+
+
+_J: Final = "__judged"
+
+
+def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    """Run a block: each item emitted goes to ``out`` with the judged note current when it was emitted."""
+    for step in steps:
+        kind = step[0]
+        if kind == _LET:
+            s[step[1]] = step[2](s)
+        elif kind == _WHEN:
+            if not step[1](s):
+                return  # a guard that fails ends the block it stands in
+        elif kind == _EMIT:
+            out.append((step[1](s), s[_J]))
+        elif kind == _JUDGED:
+            s[_J] = step[1](s)
+        elif kind == _IF:
+            _run(step[2] if step[1](s) else step[3], s, out)
+        else:
+            var, fn, body = step[1], step[2], step[3]
+            for value in fn(s):
+                s[var] = value
+                _run(body, s, out)
+
+
+def _noted(ctx: Context, produced: list[tuple[Any, str]]) -> Iterator[Any]:
+    for item, judged in produced:
+        ctx.judged = judged
+        yield item
+
+
+def _uses_judged(steps: Sequence[tuple[Any, ...]]) -> bool:
+    for step in steps:
+        if step[0] == _JUDGED:
+            return True
+        if step[0] == _IF and (_uses_judged(step[2]) or _uses_judged(step[3])):
+            return True
+        if step[0] == _FOR and _uses_judged(step[3]):
+            return True
+    return False
+
+
+def compile_rule(
+    name: str,
+    source: str,
+    *,
+    doc: str,
+    reads: str,
+    param_specs: Mapping[str, ParamSpec],
+    tables: Mapping[str, Table] | None = None,
+    functions: Sequence[str] = (),
+) -> tuple[RuleDef | None, list[Problem]]:
+    """The rule in ``source`` as a rule definition, or None and every problem found."""
+    tree, problems = parse(source)
+    if tree is None:
+        return None, problems
+    c = _Compiler(name, source, param_specs, tables or {}, functions)
+    steps = c.program(tree)
+    if c.problems:
+        return None, c.problems
+    matched, collected = tuple(c.matched), tuple(c.collected)
+
+    noted = _uses_judged(steps)
+
+    def derive(ctx: Context) -> Iterable[Any]:
+        s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx.params}
+        for alias in matched:
+            s[alias] = ctx[alias]
+        for alias in collected:
+            s[alias] = ctx.all(alias)
+        out: list[tuple[Any, str]] = []
+        _run(steps, s, out)
+        if noted:
+            return _noted(ctx, out)
+        return [item for item, _ in out]
+
+    definition = RuleDef(
+        name=name,
+        doc=doc,
+        match=tuple(c.match),
+        collect=tuple(c.collect),
+        emits=tuple(sorted(c.emits)),
+        derive=derive,
+        params=dict(sorted(c.params_read.items())),
+        reads=reads,
+        optional=tuple(sorted(c.optional - c.literal_reads)),
+    )
+    return definition, []
+
+
+def evaluate_expression(text: str, values: Mapping[str, Any] | None = None) -> Any:
+    """The value of one expression of the language, with ``values`` bound to names (for tests and examples).
+
+    Raises :class:`ValueError` listing the problems when the expression does not compile.
+    """
+    names = dict(values or {})
+    tree, problems = parse(f"let result__ = {text}")
+    if tree is None:
+        raise ValueError("; ".join(str(p) for p in problems))
+    c = _Compiler("expression", f"let result__ = {text}", {}, {}, ())
+    c.types.update(dict.fromkeys(names))
+    steps = c.block(tree.children)
+    if c.problems:
+        raise ValueError("; ".join(str(p) for p in c.problems))
+    scope: dict[str, Any] = {**names, _J: ""}
+    _run(steps, scope, [])
+    return scope["result__"]
