@@ -168,7 +168,7 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
         lines += [f"*{_inline(r.title_en)}*", ""]
     meta: list[tuple[str, str]] = [
         ("Id", f"`{r.id}`"),
-        ("Kind", "policy ruleset" if r.kind == "policy" else "base layer"),
+        ("Kind", _KIND_SHOWN.get(r.kind, r.kind)),
         ("Title", _cell(r.title)),
     ]
     if r.title_en:
@@ -291,6 +291,12 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
         lines.append("")
     return lines
 
+
+_KIND_SHOWN: Final = {
+    "policy": "policy ruleset",
+    "base": "base layer",
+    "example": "example — an invented policy for learning the rule language, not a real county's",
+}
 
 _READS = {
     "snapshot": "a snapshot — the facts in force on the period's last day (or the deadline)",
