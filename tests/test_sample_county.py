@@ -96,3 +96,18 @@ def test_a_deliberate_mistake_in_a_rule_fails_some_case(tmp_path: Path, old: str
     ruleset.write_text(text.replace(old, new), encoding="utf-8")
     results = run_file(tmp_path / "cases.toml", engine="native")
     assert any(not r.passed for r in results), f"no case catches: {old!r} -> {new!r}"
+
+
+def test_pip_install_ships_the_example_and_the_language() -> None:
+    """The wheel's contents come from pyproject.toml: every file of the example matches a package-data pattern,
+    and the language's package is listed (a wheel built from this was installed and ran the cases)."""
+    import fnmatch
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    setuptools = project["tool"]["setuptools"]
+    assert "swrules.lang" in setuptools["packages"]
+    patterns = setuptools["package-data"]["swrules"]
+    for path in sorted(EXAMPLE.iterdir()):
+        relative = f"examples/{EXAMPLE.name}/{path.name}"
+        assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
