@@ -3,6 +3,7 @@ the rule language alone, its golden cases on both engines, every assumption pinn
 
 from __future__ import annotations
 
+import io
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -111,3 +112,33 @@ def test_pip_install_ships_the_example_and_the_language() -> None:
     for path in sorted(EXAMPLE.iterdir()):
         relative = f"examples/{EXAMPLE.name}/{path.name}"
         assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
+
+
+def test_docs_writes_the_page_of_one_ruleset_into_a_chosen_folder_and_nothing_else(tmp_path: Path) -> None:
+    from swrules.cli import main
+    from swrules.docgen import GENERATED_MARK
+
+    out = tmp_path / "pages"
+    out.mkdir()
+    other = out / "other.md"
+    other.write_text(GENERATED_MARK + "\nleft alone\n", encoding="utf-8")
+    buffer = io.StringIO()
+    assert main(["docs", str(RULESET), "--out", str(out)], out=buffer) == 0
+    assert buffer.getvalue() == f"wrote 1 page into {out}\n"
+    assert sorted(p.name for p in out.iterdir()) == ["other.md", "sample-county-2024.md"]
+    page = (out / "sample-county-2024.md").read_text(encoding="utf-8")
+    assert "| Kind | example — an invented policy for learning the rule language, not a real county's |" in page
+    assert main(["docs", str(RULESET), "--out", str(out), "--check"], out=io.StringIO()) == 0
+    (out / "sample-county-2024.md").write_text(page.replace("示例县", "某县"), encoding="utf-8")
+    buffer = io.StringIO()
+    assert main(["docs", str(RULESET), "--out", str(out), "--check"], out=buffer) == 1
+    assert "out of date: " in buffer.getvalue() and "sample-county-2024.md (out of date)" in buffer.getvalue()
+
+
+def test_the_committed_page_of_the_example_is_up_to_date() -> None:
+    from swrules.cli import main
+
+    docs = Path(__file__).parent.parent / "docs" / "examples"
+    buffer = io.StringIO()
+    code = main(["docs", str(RULESET), "--out", str(docs), "--check"], out=buffer)
+    assert code == 0, buffer.getvalue() + "run: swrules docs " + str(RULESET) + " --out docs/examples"
