@@ -146,3 +146,11 @@ def regenerate() -> None:  # pragma: no cover - run by hand after changing the p
 
 if __name__ == "__main__":  # pragma: no cover
     regenerate()
+
+
+def test_every_link_of_the_tutorial_leads_to_a_file() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page)
+    assert targets
+    missing = [t for t in targets if "://" not in t and not (PAGE.parent / t).exists()]
+    assert not missing
