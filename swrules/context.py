@@ -68,6 +68,11 @@ class Context:
     def param(self, name: str) -> Any:
         return self._params[name]
 
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """Every parameter value the rule may read, by name."""
+        return self._params
+
     def has_param(self, name: str) -> bool:
         """Whether the ruleset sets ``name`` (optional parameters, such as an amount for one level only)."""
         return name in self._params

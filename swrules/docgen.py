@@ -2,11 +2,11 @@
 
 ``swrules docs`` writes one Markdown page per ruleset (policy rulesets and the
 base layers they extend) and an index. A page gives the ruleset's provenance,
-then every rule: its template, the catalog clause, the clause's original
-Chinese text, the English reading, the parameters the rule reads (value and
-meaning, from the template's :class:`~swrules.ir.ParamSpec`) and the
-assumptions taken where the text is ambiguous, with the parameter that switches
-each. The output depends on the ruleset files and the templates alone (no
+then its decision tables and every rule: the catalog clause, the clause's original
+Chinese text, the English reading, the rule itself in the rule language, the
+parameters it reads (value, type and meaning, as the ruleset declares them) and
+the assumptions taken where the text is ambiguous, with the parameter that
+switches each. The output depends on the ruleset files alone (no
 paths, dates or versions of the machine that ran it), so the committed pages
 can be checked against a fresh run.
 """
@@ -213,12 +213,12 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
     lines += [
         "## Rules",
         "",
-        "| Rule | Computed by | Clause | Reads | Severity | Deadline | Defined in | Assumptions |",
-        "| --- | --- | --- | --- | --- | --- | --- | ---: |",
+        "| Rule | Clause | Reads | Severity | Deadline | Defined in | Assumptions |",
+        "| --- | --- | --- | --- | --- | --- | ---: |",
     ]
     for spec in r.rules:
         lines.append(
-            f"| [`{spec.id}`](#rule-{spec.id}) | {_computed_by(spec)} | `{_cell(spec.clause)}` "
+            f"| [`{spec.id}`](#rule-{spec.id}) | `{_cell(spec.clause)}` "
             f"| {spec.definition.reads} | {spec.severity.value if spec.severity else '—'} "
             f"| {spec.deadline.isoformat() if spec.deadline else '—'} "
             f"| {_layer(spec.source)} | {len(spec.assumptions)} |"
@@ -272,7 +272,7 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
         "",
         f"### Rule `{spec.id}`",
         "",
-        f"- Computed by: {_computed_by(spec)} — {_inline(definition.doc)}",
+        f"- What it does: {_inline(definition.doc)}",
         f"- Clause: `{_inline(spec.clause)}`",
         f"- Emits: {', '.join(definition.emits) or '—'}",
         f"- Reads: {_READS[definition.reads]}",
@@ -324,10 +324,6 @@ _READS = {
     "snapshot": "a snapshot — the facts in force on the period's last day (or the deadline)",
     "history": "histories — every version of the facts; each item is judged on its own day",
 }
-
-
-def _computed_by(spec: RuleSpec) -> str:
-    return f"template `{spec.template}`" if spec.template else "rule language"
 
 
 def _table_section(table: Table) -> list[str]:

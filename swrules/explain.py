@@ -29,7 +29,7 @@ class Explanation:
     item: Mapping[str, Any]
     ruleset: str
     rule: str
-    template: str
+    logic: str  # the rule in the rule language
     clause: str
     text: str
     reading: str
@@ -46,7 +46,7 @@ class Explanation:
             "item": dict(self.item),
             "ruleset": self.ruleset,
             "rule": self.rule,
-            "template": self.template,
+            "logic": self.logic,
             "clause": self.clause,
             "text": self.text,
             "reading": self.reading,
@@ -63,7 +63,7 @@ class Explanation:
         lines = [f"{pad}{self.key}"]
         fields = ", ".join(f"{k}={_short(v)}" for k, v in self.item.items() if k not in ("rule", "clause"))
         lines.append(f"{pad}  = {fields}")
-        lines.append(f"{pad}  rule    {self.ruleset} / {self.rule} ({self.template})")
+        lines.append(f"{pad}  rule    {self.ruleset} / {self.rule}")
         lines.append(f"{pad}  clause  {self.clause}")
         for line in textwrap.wrap(self.text, 60):
             lines.append(f"{pad}          {line}")
@@ -124,7 +124,7 @@ def explain(
         item=_item_dict(objects[key]),
         ruleset=ruleset.id,
         rule=d.rule,
-        template=spec.template,
+        logic=spec.logic,
         clause=d.clause,
         text=spec.text,
         reading=spec.reading,

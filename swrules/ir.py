@@ -115,7 +115,7 @@ class ParamSpec:
 
 @attrs.frozen
 class RuleDef:
-    """A rule template. A ruleset binds it to a clause, an id and parameter values."""
+    """A compiled rule (the rule language makes one per ruleset rule), bound by a ruleset to a clause and values."""
 
     name: str
     doc: str

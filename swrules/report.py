@@ -322,7 +322,7 @@ def _explanation(f: Finding, ex: Explanation) -> str:
         f'<summary><span class="{mark[0]}">{mark[1]}</span> · <code>{_e(f.requirement)}</code> '
         f"{_e(f.subject)}{_e(who)}: actual {_e(str(f.actual))}{_e(required)}</summary>",
         "<p>",
-        f"Rule <code>{_e(ex.ruleset)}/{_e(ex.rule)}</code> (template <code>{_e(ex.template)}</code>)<br>",
+        f"Rule <code>{_e(ex.ruleset)}/{_e(ex.rule)}</code><br>",
         f"Clause <code>{_e(ex.clause)}</code>",
         "</p>",
         f'<blockquote lang="zh-Hans">{_e(ex.text)}</blockquote>',

@@ -2,7 +2,7 @@
 
 A ruleset file states where its policy comes from (title, issuer, document
 number, dates), its parameters (amounts, thresholds, tables), and its rules:
-for each, the template that computes it, the catalog clause it implements, the
+for each, the rule itself in the rule language (``swrules.lang``), the catalog clause it implements, the
 clause's original text, an English reading, and the assumptions taken where
 the text is ambiguous. A file may ``extend`` base layers; a parameter or rule
 given twice with different values fails to load unless the later layer says
@@ -34,7 +34,6 @@ from swrules.ir import ParamSpec, RuleDef
 from swrules.items import Severity
 from swrules.lang import Table, compile_rule, load_table, param_spec
 from swrules.period import Period, TimeFrame
-from swrules.rules import TEMPLATES
 
 __all__ = [
     "WINDOW_PARAMETERS",
@@ -68,7 +67,6 @@ _META_KEYS: Final = {
 _KINDS: Final = ("policy", "base", "example")
 _RULE_KEYS: Final = {
     "id",
-    "template",
     "rule",
     "reads",
     "doc",
@@ -99,10 +97,9 @@ class Assumption:
 
 @attrs.frozen(kw_only=True)
 class RuleSpec:
-    """One rule of a ruleset bound to a catalog clause: written in the rule language (``logic``), or a template."""
+    """One rule of a ruleset: its text in the rule language (``logic``), compiled, bound to a catalog clause."""
 
     id: str
-    template: str  # "" for a rule written in the language
     clause: str
     text: str
     reading: str
@@ -111,12 +108,7 @@ class RuleSpec:
     severity: Severity | None = None
     deadline: date | None = None
     definition: RuleDef = attrs.field(eq=False, repr=False)
-    logic: str = ""  # the rule's text in the language
-
-    @property
-    def kind(self) -> str:
-        """What computes the rule, for people: ``rule language`` or ``template family.rule``."""
-        return f"template {self.template}" if self.template else "rule language"
+    logic: str = ""  # the rule's text in the rule language
 
 
 def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -426,6 +418,13 @@ class _Loader:
             for index, raw in enumerate(layer.rules):
                 where = f"rules[{index}]"
                 for key in raw:
+                    if key == "template":
+                        raise RulesetError(
+                            "rules are no longer bound to Python templates: write the rule itself in the rule "
+                            'language (rule = """ … """; see docs/language.md)',
+                            file=src,
+                            key=f"{where}.{key}",
+                        )
                     if key not in _RULE_KEYS:
                         raise RulesetError(f"unknown key{_hint(key, _RULE_KEYS)}", file=src, key=f"{where}.{key}")
                 rid = raw.get("id")
@@ -524,21 +523,10 @@ class _Loader:
     ) -> RuleDef:
         rid = raw["id"]
         where = f"rules.{rid}"
-        if "template" in raw:
-            for key in ("rule", "reads", "doc"):
-                if key in raw:
-                    raise RulesetError("a rule has either a template or its own rule, not both", file=src, key=key)
-            if raw["template"] not in TEMPLATES:
-                raise RulesetError(
-                    f"names no rule template (got {raw['template']!r}){_hint(str(raw['template']), TEMPLATES)}",
-                    file=src,
-                    key=f"{where}.template",
-                )
-            return TEMPLATES[raw["template"]]
         logic = raw.get("rule")
         if not isinstance(logic, str) or not logic.strip():
             raise RulesetError(
-                "is required: the rule in the rule language (or a template)", file=src, key=f"{where}.rule"
+                "is required: the rule in the rule language (see docs/language.md)", file=src, key=f"{where}.rule"
             )
         reads = raw.get("reads", "snapshot")
         if reads not in ("snapshot", "history"):
@@ -575,7 +563,7 @@ class _Loader:
     ) -> RuleSpec:
         rid = raw["id"]
         where = f"rules.{rid}"
-        for key in ("clause", "text", "reading", *(("template",) if "template" in raw else ())):
+        for key in ("clause", "text", "reading"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise RulesetError("is required (a non-empty string)", file=src, key=f"{where}.{key}")
         definition = _Loader._definition(raw, src, types, tables, functions)
@@ -626,7 +614,6 @@ class _Loader:
             )
         return RuleSpec(
             id=rid,
-            template=raw.get("template", ""),
             definition=definition,
             logic=raw.get("rule", ""),
             clause=raw["clause"],

@@ -59,6 +59,13 @@ def _max(*args: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is Period or kind is int:
+        return str(value)
+    if kind is date:
+        return value.isoformat()  # type: ignore[no-any-return]
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, date):

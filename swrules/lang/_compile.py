@@ -89,6 +89,7 @@ _FLIP: Final = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: O
 _ARITH: Final = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _SPECIAL: Final = {"frame": TimeFrame, "period": Period, "day": date, "deadline": date}
 _CTX: Final = "__ctx"
+_P: Final = "__params"
 _PARAM_TYPES: Final = {
     "money": Decimal,
     "decimal": Decimal,
@@ -442,10 +443,11 @@ class _Compiler:
                     self.check_literal(value, ftype, literal)
                     compiled.append((name, _constant(ftype(literal)), None))
                     continue
-                fn, _ = self.expr(value)
+                fn, vtype = self.expr(value)
             except _Failed:
                 continue
-            compiled.append((name, fn, None if at_least else _converter(ftype)))
+            needed = not at_least and vtype != ftype  # a value of the field's own type needs no conversion
+            compiled.append((name, fn, _converter(ftype) if needed else None))
         required = (
             {"subject", "requirement", "actual", "required"}
             if at_least
@@ -456,11 +458,13 @@ class _Compiler:
             self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
         make: Callable[..., Any] = Finding.at_least if at_least else cls
 
+        direct = [(name, fn) for name, fn, conv in compiled if conv is None]
+        converted = [(name, fn, conv) for name, fn, conv in compiled if conv is not None]
+
         def build(s: dict[str, Any]) -> Any:
-            kw = {}
-            for name, fn, conv in compiled:
-                v = fn(s)
-                kw[name] = v if conv is None else conv(v)
+            kw = {name: fn(s) for name, fn in direct}
+            for name, fn, conv in converted:
+                kw[name] = conv(fn(s))
             return make(**kw)
 
         return (_EMIT, build)
@@ -549,6 +553,15 @@ class _Compiler:
                 f"{self.text(base)} is a collection; read a field of each element with "
                 f"[x.{name} for x in {self.text(base)}]",
             )
+        path = [name]
+        root = base
+        while isinstance(root, lark.Tree) and root.data == "attr":
+            path.insert(0, str(root.children[1]))
+            root = root.children[0]
+        if isinstance(root, lark.Tree) and root.data == "name" and str(root.children[0]) in self.types:
+            local = str(root.children[0])  # a chain on a local name: one getter for the whole path
+            chain = operator.attrgetter(".".join(path))
+            return (lambda s: chain(s[local])), ftype
         get = operator.attrgetter(name)
         return (lambda s: get(fn(s))), ftype
 
@@ -585,6 +598,11 @@ class _Compiler:
         finally:
             del self.types[var]
 
+        ge, gc = _on_element(elem, var), (_on_element(cond, var) if cond is not None else None)
+        if ge is not None and (cond is None or gc is not None):  # fields of the element only: a plain loop
+            if gc is None:
+                return (lambda s: tuple(map(ge, fsrc(s)))), ListOf(telem)
+            return (lambda s: tuple(ge(x) for x in fsrc(s) if gc(x))), ListOf(telem)
         if fcond is None:
 
             def comp(s: dict[str, Any]) -> tuple[Any, ...]:
@@ -641,6 +659,9 @@ class _Compiler:
         if op == "+" and (ta is str or tb is str):
             return (lambda s: str(a(s)) + str(b(s))), str
         result = int if ta is int and tb is int else (Decimal if {ta, tb} <= {int, Decimal} else None)
+        if _is_literal(right):
+            c = b({})
+            return (lambda s: f(a(s), c)), result
         return (lambda s: f(a(s), b(s))), result
 
     def side(self, node: Any, other: Any) -> tuple[Fn, Any]:
@@ -665,6 +686,13 @@ class _Compiler:
         a, ta = (pre_a, ta0) if pre_a is not None else self.side(left, tb)
         both_enums = _is_enum(ta) and _is_enum(tb)
         neither = not _is_enum(ta) and not _is_enum(tb) and ta is not None and tb is not None
+        if _is_literal(right) and not isinstance(c := b({}), str):  # a number, a truth value or none
+            same = c is None or (isinstance(c, bool) and ta is bool)  # singletons: identity is equality
+            if op is operator.eq and same:
+                return (lambda s: a(s) is c), bool
+            if op is operator.ne and same:
+                return (lambda s: a(s) is not c), bool
+            return (lambda s: op(a(s), c)), bool
         if both_enums or neither:
             return (lambda s: op(a(s), b(s))), bool
         return (lambda s: op(plain(a(s)), plain(b(s)))), bool
@@ -765,7 +793,7 @@ class _Compiler:
             spec = self.param_specs[name]
             self.params_read[name] = spec
             self.literal_reads.add(name)
-            return (lambda s: s[_CTX].param(name)), _PARAM_TYPES.get(spec.kind)
+            return (lambda s: s[_P][name]), _PARAM_TYPES.get(spec.kind)
         if len(args) == 2:
             if not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
                 raise self.fail(args[0], 'a parameter group is named by a literal string: param("group", key)')
@@ -781,9 +809,7 @@ class _Compiler:
             result = kinds.pop() if len(kinds) == 1 else None
 
             def lookup(s: dict[str, Any]) -> Any:
-                ctx: Context = s[_CTX]
-                full = f"{prefix}.{plain(fk(s))}"
-                return ctx.param(full) if ctx.has_param(full) else None
+                return s[_P].get(f"{prefix}.{plain(fk(s))}")
 
             return lookup, result
         raise self.fail(node, 'param("a.b") reads a parameter; param("group", key) one of a group by key')
@@ -804,6 +830,25 @@ class _Compiler:
 
 def _constant(value: Any) -> Fn:
     return lambda s: value
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _on_element(node: Any, var: str) -> Callable[[Any], Any] | None:
+    """For ``x`` or a field path ``x.a.b`` of a comprehension's variable, a getter on the element; else None."""
+    path: list[str] = []
+    while isinstance(node, lark.Tree) and node.data == "attr":
+        path.insert(0, str(node.children[1]))
+        node = node.children[0]
+    if isinstance(node, lark.Tree) and node.data == "name" and str(node.children[0]) == var:
+        return operator.attrgetter(".".join(path)) if path else _identity
+    return None
+
+
+def _is_literal(node: Any) -> bool:
+    return isinstance(node, lark.Tree) and node.data in ("string", "number", "true", "false", "none")
 
 
 def _is_string(node: Any) -> bool:
@@ -836,25 +881,46 @@ def _converter(ftype: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any]) -> Iterator[Any]:
+_J: Final = "__judged"
+
+
+def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    """Run a block: each item emitted goes to ``out`` with the judged note current when it was emitted."""
     for step in steps:
         kind = step[0]
         if kind == _LET:
             s[step[1]] = step[2](s)
         elif kind == _WHEN:
             if not step[1](s):
-                return
+                return  # a guard that fails ends the block it stands in
         elif kind == _EMIT:
-            yield step[1](s)
+            out.append((step[1](s), s[_J]))
         elif kind == _JUDGED:
-            s[_CTX].judged = step[1](s)
+            s[_J] = step[1](s)
         elif kind == _IF:
-            yield from _run(step[2] if step[1](s) else step[3], s)
+            _run(step[2] if step[1](s) else step[3], s, out)
         else:
             var, fn, body = step[1], step[2], step[3]
             for value in fn(s):
                 s[var] = value
-                yield from _run(body, s)
+                _run(body, s, out)
+
+
+def _noted(ctx: Context, produced: list[tuple[Any, str]]) -> Iterator[Any]:
+    for item, judged in produced:
+        ctx.judged = judged
+        yield item
+
+
+def _uses_judged(steps: Sequence[tuple[Any, ...]]) -> bool:
+    for step in steps:
+        if step[0] == _JUDGED:
+            return True
+        if step[0] == _IF and (_uses_judged(step[2]) or _uses_judged(step[3])):
+            return True
+        if step[0] == _FOR and _uses_judged(step[3]):
+            return True
+    return False
 
 
 def compile_rule(
@@ -877,13 +943,19 @@ def compile_rule(
         return None, c.problems
     matched, collected = tuple(c.matched), tuple(c.collected)
 
-    def derive(ctx: Context) -> Iterator[Any]:
-        s: dict[str, Any] = {_CTX: ctx}
+    noted = _uses_judged(steps)
+
+    def derive(ctx: Context) -> Iterable[Any]:
+        s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx.params}
         for alias in matched:
             s[alias] = ctx[alias]
         for alias in collected:
             s[alias] = ctx.all(alias)
-        return _run(steps, s)
+        out: list[tuple[Any, str]] = []
+        _run(steps, s, out)
+        if noted:
+            return _noted(ctx, out)
+        return [item for item, _ in out]
 
     definition = RuleDef(
         name=name,
@@ -913,7 +985,6 @@ def evaluate_expression(text: str, values: Mapping[str, Any] | None = None) -> A
     steps = c.block(tree.children)
     if c.problems:
         raise ValueError("; ".join(str(p) for p in c.problems))
-    scope: dict[str, Any] = dict(names)
-    for _ in _run(steps, scope):  # pragma: no cover - a let emits nothing
-        pass
+    scope: dict[str, Any] = {**names, _J: ""}
+    _run(steps, scope, [])
     return scope["result__"]

@@ -34,7 +34,13 @@ class Table:
     rows: tuple[tuple[tuple[Any, ...], Any], ...]
     row_type: type
 
+    #: Rows whose every condition is a value, by their conditions (for ``unique`` tables: a lookup is one probe).
+    exact: Mapping[tuple[Any, ...], Any] = attrs.field(factory=dict)
+
     def lookup(self, key: tuple[Any, ...]) -> Any:
+        hit = self.exact.get(key)
+        if hit is not None:
+            return hit
         for conditions, out in self.rows:
             if all(c is None or c == k for c, k in zip(conditions, key, strict=True)):
                 return out
@@ -117,4 +123,5 @@ def load_table(raw: Mapping[str, Any]) -> tuple[Table | None, list[str]]:
             problems.append(f"table {tid!r}: no row for {shown} (a gap)")
     if problems:
         return None, problems
-    return Table(tid, hit, names, tuple(types), tuple(outputs), tuple(rows), row_type), []
+    exact = {c: out for c, out in rows if None not in c} if hit == "unique" else {}
+    return Table(tid, hit, names, tuple(types), tuple(outputs), tuple(rows), row_type, exact), []

@@ -1,19 +1,24 @@
-"""The rewrite of the rules in the rule language, proven against the Python templates it replaces.
+"""The rewrite of the rules in the rule language, proven against the Python templates it replaced.
 
-``templates/`` holds the ruleset files as they were when every rule was bound to a Python template. Each
-test evaluates the same input with that copy and with the shipped (rewritten) ruleset and asserts the same
-JSON bytes, the same intermediate items and the same notes on the day each item was judged: on every golden
-case, on the bundled examples for years and months, and on generated populations (with and without
-histories) of every ruleset.
+Until the rule language, every rule of a ruleset file named a Python template (``template = "rewards.exam_reward"``).
+``templates/`` keeps those templates (``templates/rules/``, no longer part of swrules) and the ruleset files as they
+were (``templates/*.toml``). Each test evaluates the same input twice: with the shipped ruleset, and with the same
+ruleset whose every rule is computed by the template its old file named instead of by its language text. It asserts
+the same JSON bytes, the same intermediate items and the same note on the day each item was judged: on every golden
+case, on the bundled examples for years and months, and on generated populations (with and without histories) of
+every ruleset. The proof was first committed while both versions still lived in swrules (see CHANGELOG.md).
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,25 +27,57 @@ from swrules import evaluate
 from swrules.cases import case_files, load_cases
 from swrules.errors import SwrulesError
 from swrules.population import generate
-from swrules.rulesets import builtin_dir, load_ruleset
+from swrules.rulesets import Ruleset, _flatten, load_ruleset
+from tests.equivalence.templates.rules import TEMPLATES
 from tests.strategies import PERIODS, WIDE, populations
 
 HERE = Path(__file__).parent
-TEMPLATES = HERE / "templates"
+COPIES = HERE / "templates"
 GOLDEN = HERE.parent / "golden"
 EXAMPLES = Path(__file__).resolve().parents[2] / "swrules" / "examples"
 RULESETS = ("dingnan-2020", "zhejiang-2019", "xx-county-2023")
+_SAME = ("clause", "text", "reading", "severity", "deadline")
 
 
-def _shipped(ruleset: str) -> Path:
-    for path in builtin_dir().rglob(f"{ruleset}.toml"):
-        return path
-    raise LookupError(ruleset)  # pragma: no cover
+def _old_rules(ruleset: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The rules (by id, later layers winning) and parameters of the old file and the layers it extends."""
+    data = tomllib.loads((COPIES / f"{ruleset}.toml").read_text(encoding="utf-8"))
+    rules: dict[str, dict[str, Any]] = {}
+    params: dict[str, Any] = {}
+    for base in data["ruleset"].get("extends", []):
+        base_rules, base_params = _old_rules(base)
+        rules.update(base_rules)
+        params.update(base_params)
+    rules.update({r["id"]: r for r in data.get("rules", [])})
+    params.update(_flatten(data.get("parameters", {}), "", "parameters"))
+    return rules, params
 
 
-def _outcome(facts: Any, ruleset: Path, period: str, parameters: Mapping[str, Any] | None) -> tuple[str, Any]:
+@cache
+def template_version(ruleset: str) -> Ruleset:
+    """The shipped ruleset with each rule computed by the template its old file named."""
+    shipped = load_ruleset(ruleset)
+    old, old_params = _old_rules(ruleset)
+    assert sorted(old) == sorted(r.id for r in shipped.rules), f"{ruleset}: the rewrite has other rules"
+    rules = []
+    for spec in shipped.rules:
+        raw = old[spec.id]
+        for key in _SAME:  # the rewrite changed how each rule computes, nothing else about it
+            now = getattr(spec, key)
+            now = getattr(now, "value", now)
+            was = raw.get(key)
+            was = was.strip() if isinstance(was, str) else was
+            assert was == now, f"{ruleset}/{spec.id}: {key} changed in the rewrite"
+        rules.append(attrs.evolve(spec, definition=TEMPLATES[raw["template"]]))
+    parameters = dict(shipped.parameters)
+    if "grades.table" in old_params:  # the grade map was a parameter; it is a decision table now
+        parameters["grades.table"] = tuple(old_params["grades.table"])
+    return attrs.evolve(shipped, rules=tuple(rules), parameters=parameters)
+
+
+def _outcome(facts: Any, ruleset: Ruleset, period: str, parameters: Mapping[str, Any] | None) -> tuple[str, Any]:
     try:
-        result = evaluate(facts, ruleset=load_ruleset(ruleset), period=period, parameters=parameters or None)
+        result = evaluate(facts, ruleset=ruleset, period=period, parameters=parameters or None)
     except SwrulesError as err:
         return "error", type(err).__name__
     derivations = result._derivations
@@ -50,8 +87,8 @@ def _outcome(facts: Any, ruleset: Path, period: str, parameters: Mapping[str, An
 
 
 def assert_same(facts: Any, ruleset: str, period: str, parameters: Mapping[str, Any] | None = None) -> None:
-    old = _outcome(facts, TEMPLATES / f"{ruleset}.toml", period, parameters)
-    new = _outcome(facts, _shipped(ruleset), period, parameters)
+    old = _outcome(facts, template_version(ruleset), period, parameters)
+    new = _outcome(facts, load_ruleset(ruleset), period, parameters)
     assert new[0] == old[0], f"{ruleset} {period}: the JSON differs"
     assert new[1] == old[1], f"{ruleset} {period}: the intermediate items or judged notes differ"
 
@@ -61,7 +98,7 @@ def _golden() -> list[Any]:
     for path in case_files([GOLDEN]):
         for case in load_cases(path):
             ruleset = case.ruleset if isinstance(case.ruleset, str) else Path(case.ruleset).stem
-            if (TEMPLATES / f"{ruleset}.toml").is_file():
+            if (COPIES / f"{ruleset}.toml").is_file():
                 out.append(pytest.param(case, ruleset, id=f"{path.parent.name}/{path.stem}: {case.name}"))
     return out
 

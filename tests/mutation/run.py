@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODULES = [
-    "swrules/rules/*.py",
+    "swrules/lang/*.py",
     "swrules/engine/_run.py",
     "swrules/engine/_program.py",
     "swrules/period.py",

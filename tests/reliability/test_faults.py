@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import swrules
-from swrules.context import Context
 from swrules.engine import ENGINES, _durable, durable_available
 from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
-from swrules.ir import Match, RuleDef
-from swrules.items import Item
+from swrules.lang._builtins import BUILTINS, Builtin
 from swrules.population import generate
-from swrules.rules import TEMPLATES
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 
@@ -30,27 +26,36 @@ extends = ["national-grades"]
 
 [[rules]]
 id = "boom"
-template = "grades.boom"
 clause = "test.boom"
 text = "t"
 reading = "r"
+rule = '''
+match p: person
+when boom(p.id)
+emit subject_count { subject = p.id, what = "never", count = 0 }
+'''
 """
 
 
-def _boom(ctx: Context) -> Iterator[Item]:
-    if ctx["p"].id == "p2":
+def _boom(person: str) -> bool:
+    if person in ("p2", "p9"):
         raise ZeroDivisionError("a bug in a rule")
-    return iter(())
+    return False
 
 
-def _slow(ctx: Context) -> Iterator[Item]:
+def _slow(person: str) -> bool:
     time.sleep(0.002)
-    return iter(())
+    return False
+
+
+def install(monkeypatch: pytest.MonkeyPatch, fn: object) -> None:
+    """A built-in that misbehaves (the language has none): how a bug in a rule is simulated."""
+    monkeypatch.setitem(BUILTINS, "boom", Builtin(fn, 1, 1, bool, "boom(x): a test's misbehaving built-in"))  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setitem(TEMPLATES, "grades.boom", RuleDef("grades.boom", "raises", (Match("p", "person"),), (), _boom))
+    install(monkeypatch, _boom)
     path = tmp_path / "faulty.toml"
     path.write_text(RULESET, encoding="utf-8")
     return path
@@ -79,7 +84,7 @@ def test_a_rule_that_raises_fails_the_evaluation_naming_rule_and_facts(faulty: P
 def test_an_evaluation_past_its_budget_fails_cleanly_and_the_next_one_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
-    monkeypatch.setitem(TEMPLATES, "grades.boom", RuleDef("grades.boom", "slow", (Match("p", "person"),), (), _slow))
+    install(monkeypatch, _slow)
     path = tmp_path / "slow.toml"
     path.write_text(RULESET, encoding="utf-8")
     facts = generate(300)

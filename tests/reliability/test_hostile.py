@@ -129,10 +129,12 @@ def test_fuzz_arbitrary_ruleset_text_only_ever_raises_ruleset_errors(
 @pytest.mark.parametrize(
     ("patch", "needle"),
     [
-        ('template = "rewards.exam_reward"', 'template = "os.system"'),
+        ('id = "exam-reward"', 'id = "exam-reward"\ntemplate = "os.system"'),
+        ("when in_force(c, obtained)", 'when __import__("os").system("id")'),
+        ("when in_force(c, obtained)", "when c.__class__.__init__ == none"),
         ('exam_reward.payer = "county_finance"', "exam_reward.payer = \"__import__('os').system('id')\""),
         ("[parameters]", "[parameters]\n__class__ = 1"),
-        ('template = "rewards.exam_reward"', 'template = "rewards.exam_reward"\ncode = "import os"'),
+        ('id = "exam-reward"', 'id = "exam-reward"\ncode = "import os"'),
     ],
 )
 def test_code_smuggled_into_a_ruleset_is_rejected_or_inert(
@@ -179,8 +181,10 @@ def test_no_code_path_evaluates_data() -> None:
                     f"{path.name}:{node.lineno} import {n}" for n in names if n and n.split(".")[0] in banned_modules
                 ]
     assert not found, found
-    # The one dynamic import loads rule families from a fixed list in the code, never from a ruleset.
-    assert 'importlib.import_module(f"swrules.rules.{family}")' in (SWRULES / "rules" / "__init__.py").read_text()
+    # Rules are data compiled by the rule language; the one dynamic import is of pandas, by a literal name.
+    dynamic = [p.name for p in SWRULES.rglob("*.py") if "importlib.import_module" in p.read_text(encoding="utf-8")]
+    assert dynamic == ["frames.py"]
+    assert 'importlib.import_module("pandas")' in (SWRULES / "frames.py").read_text(encoding="utf-8")
 
 
 def test_money_never_passes_through_float() -> None:

@@ -174,9 +174,9 @@ def test_severity_is_still_required_for_a_finding_rule_in_the_language(tmp_path:
         _load(tmp_path, _rule(SHARE_RULE, severity=None))
 
 
-def test_a_rule_has_a_template_or_its_own_rule_not_both(tmp_path: Path) -> None:
+def test_a_rule_bound_to_a_python_template_is_refused_with_the_way_forward(tmp_path: Path) -> None:
     text = _rule(SHARE_RULE).replace('rule = """', 'template = "grades.held"\nrule = """')
-    with pytest.raises(RulesetError, match="either a template or its own rule"):
+    with pytest.raises(RulesetError, match=r"no longer bound to Python templates.*docs/language\.md"):
         _load(tmp_path, text)
 
 
@@ -284,3 +284,52 @@ def test_params_command_lists_type_value_readers_and_set_syntax() -> None:
     text = out.getvalue()
     assert "eligibility.higher_satisfies_lower\n  type:    yes/no\n  value:   true" in text
     assert "read by: eligibility" in text and "--set eligibility.higher_satisfies_lower=true" in text
+
+
+def test_a_dingnan_copy_whose_rules_read_rolee_fails_the_check_naming_rolee(tmp_path: Path) -> None:
+    text = (builtin_dir() / "dingnan-2020.toml").read_text(encoding="utf-8")
+    assert text.count(".role ") + text.count(".role\n") > 3
+    bad = tmp_path / "dingnan-2020.toml"
+    bad.write_text(text.replace(".role ", ".rolee "), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["check", str(bad)], out) == 2
+    report = out.getvalue()
+    assert "has no field 'rolee'; did you mean 'role'?" in report and "[rules.allowance-rates]" in report
+    assert "[functions]" in report  # the shared functions are checked too, and reported once
+
+
+def test_params_of_dingnan_list_the_assistant_allowance() -> None:
+    out = io.StringIO()
+    assert main(["params", "dingnan-2020"], out) == 0
+    text = out.getvalue()
+    assert "allowance.assistant\n  type:    money\n  value:   100.00\n" in text
+    assert "read by: allowance-rates" in text and "--set allowance.assistant=100.00" in text
+    assert "exam_reward.roles\n  type:    list of role\n" in text
+
+
+def test_every_built_in_is_in_the_language_reference() -> None:
+    from swrules.lang._builtins import BUILTINS
+
+    reference = (Path(__file__).parents[2] / "docs" / "language.md").read_text(encoding="utf-8")
+    missing = [name for name in BUILTINS if f"`{name}(" not in reference]
+    assert not missing, missing
+
+
+def test_nothing_under_the_engine_imports_policy_or_the_rule_language() -> None:
+    import ast
+
+    engine = Path(__file__).parents[2] / "swrules" / "engine"
+    found = []
+    for path in sorted(engine.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            found += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.startswith(("swrules.lang", "swrules.rulesets", "swrules.rules"))
+            ]
+    assert not found, found

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,11 +11,7 @@ import pytest
 
 import swrules
 from swrules import InputError, RuleFailedError, Session
-from swrules.context import Context
 from swrules.engine import ENGINES, durable_available
-from swrules.ir import Match, RuleDef
-from swrules.items import Item
-from swrules.rules import TEMPLATES
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 EXAMPLES = Path(swrules.__file__).parent / "examples"
@@ -159,16 +154,12 @@ def test_an_id_two_types_share_must_be_given_with_its_type() -> None:
     assert len(s) == 0 and "x" not in s
 
 
-def _boom(ctx: Context) -> Iterator[Item]:
-    if ctx["p"].id == "p9":
-        raise ZeroDivisionError("a bug in a rule")
-    return iter(())
-
-
 def test_a_failed_update_leaves_the_session_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
-    monkeypatch.setitem(TEMPLATES, "grades.boom", RuleDef("grades.boom", "raises", (Match("p", "person"),), (), _boom))
+    from tests.reliability.test_faults import _boom, install
+
+    install(monkeypatch, _boom)
     text = (Path(__file__).parents[1] / "reliability" / "test_faults.py").read_text(encoding="utf-8")
     path = tmp_path / "faulty.toml"
     path.write_text(text.split('RULESET = """')[1].split('"""')[0], encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Rule templates, one module per family; rulesets bind them to clauses and parameters.
+"""The Python rule templates the shipped rules were bound to before the rule language, kept as the reference
+the rewrite is proven against (tests/equivalence/test_rewrite.py); swrules itself no longer has them.
 
 Every :class:`~swrules.ir.RuleDef` defined at the top level of a family
 module listed in ``_FAMILIES`` is a template, registered under its ``name``.
@@ -19,7 +20,7 @@ _FAMILIES: Final = ("grades", "rewards", "talent", "staffing", "coverage", "serv
 def _discover() -> dict[str, RuleDef]:
     found: dict[str, RuleDef] = {}
     for family in _FAMILIES:
-        module = importlib.import_module(f"swrules.rules.{family}")
+        module = importlib.import_module(f"{__name__}.{family}")
         for value in vars(module).values():
             if isinstance(value, RuleDef):
                 if value.name in found and found[value.name] is not value:
