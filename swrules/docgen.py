@@ -60,11 +60,14 @@ def render_all(rulesets: Sequence[Ruleset] | None = None) -> dict[str, str]:
     return pages
 
 
-def write(out: Path, rulesets: Sequence[Ruleset] | None = None) -> list[Path]:
-    """Write every page into ``out``; generated pages no ruleset produces any more are removed."""
-    pages = render_all(rulesets)
+def write(out: Path, rulesets: Sequence[Ruleset] | None = None, *, only: bool = False) -> list[Path]:
+    """Write every page into ``out``; generated pages no ruleset produces any more are removed.
+
+    ``only``: write the pages of ``rulesets`` alone, with no index, and remove nothing (``swrules docs RULESET``).
+    """
+    pages = _pages(rulesets, only)
     out.mkdir(parents=True, exist_ok=True)
-    for old in sorted(out.glob("*.md")):
+    for old in sorted(out.glob("*.md")) if not only else ():
         if old.name not in pages and _is_generated(old):
             old.unlink()
     written = []
@@ -76,9 +79,17 @@ def write(out: Path, rulesets: Sequence[Ruleset] | None = None) -> list[Path]:
     return written
 
 
-def stale(out: Path, rulesets: Sequence[Ruleset] | None = None) -> list[str]:
+def _pages(rulesets: Sequence[Ruleset] | None, only: bool) -> dict[str, str]:
+    if not only:
+        return render_all(rulesets)
+    chosen = list(rulesets or ())
+    ids = {r.id for r in chosen}
+    return {f"{r.id}.md": render_ruleset(r, linkable=ids) for r in sorted(chosen, key=lambda r: r.id)}
+
+
+def stale(out: Path, rulesets: Sequence[Ruleset] | None = None, *, only: bool = False) -> list[str]:
     """Names of the pages in ``out`` that differ from a fresh run (missing, changed, or left over)."""
-    pages = render_all(rulesets)
+    pages = _pages(rulesets, only)
     problems = []
     for name, text in pages.items():
         path = out / name
@@ -86,7 +97,7 @@ def stale(out: Path, rulesets: Sequence[Ruleset] | None = None) -> list[str]:
             problems.append(f"{name} (missing)")
         elif path.read_bytes() != text.encode("utf-8"):
             problems.append(f"{name} (out of date)")
-    for path in sorted(out.glob("*.md")) if out.is_dir() else []:
+    for path in sorted(out.glob("*.md")) if out.is_dir() and not only else []:
         if path.name not in pages and _is_generated(path):
             problems.append(f"{path.name} (no ruleset produces it any more)")
     return problems
@@ -99,7 +110,16 @@ def generate(out: Path | None = None) -> list[Path]:
 
 def add_command(sub: Any) -> None:
     """Register ``swrules docs`` on the command line's sub-parsers."""
-    p = sub.add_parser("docs", help="write the reference pages (Markdown) of every shipped ruleset")
+    p = sub.add_parser(
+        "docs", help="write the reference pages (Markdown) of every shipped ruleset, or of the rulesets named"
+    )
+    p.add_argument(
+        "rulesets",
+        nargs="*",
+        metavar="RULESET",
+        help="ruleset ids or .toml paths: write their pages only (no index, nothing removed); "
+        "default: every shipped ruleset and the index",
+    )
     p.add_argument(
         "--out",
         default=None,
@@ -118,18 +138,20 @@ def _cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
             f"{str(Path.cwd())!r} is not one: run it in the project's root, or give --out DIR"
         )
     target = Path(args.out) if args.out is not None else DEFAULT_OUT
+    only = bool(args.rulesets)
+    chosen = [load_ruleset(ref) for ref in args.rulesets] if only else None
     if args.check:
-        problems = stale(target)
+        problems = stale(target, chosen, only=only)
         for problem in problems:
             out.write(f"out of date: {target / problem}\n")
         if problems:
             out.write("run `swrules docs` to regenerate the ruleset pages\n")
         return 1 if problems else 0
     try:
-        written = write(target)
+        written = write(target, chosen, only=only)
     except OSError as err:
         raise SwrulesError(f"cannot write the ruleset pages into {str(target)!r}: {err.strerror}") from None
-    out.write(f"wrote {len(written)} pages into {target}\n")
+    out.write(f"wrote {len(written)} page{'s' if len(written) != 1 else ''} into {target}\n")
     return 0
 
 
@@ -179,7 +201,7 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
         lines += [f"*{_inline(r.title_en)}*", ""]
     meta: list[tuple[str, str]] = [
         ("Id", f"`{r.id}`"),
-        ("Kind", "policy ruleset" if r.kind == "policy" else "base layer"),
+        ("Kind", _KIND_SHOWN.get(r.kind, r.kind)),
         ("Title", _cell(r.title)),
     ]
     if r.title_en:
@@ -302,6 +324,12 @@ def _rule_section(r: Ruleset, spec: RuleSpec) -> list[str]:
         lines.append("")
     return lines
 
+
+_KIND_SHOWN: Final = {
+    "policy": "policy ruleset",
+    "base": "base layer",
+    "example": "example — an invented policy for learning the rule language, not a real county's",
+}
 
 _READS = {
     "snapshot": "a snapshot — the facts in force on the period's last day (or the deadline)",

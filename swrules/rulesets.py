@@ -73,6 +73,9 @@ _META_KEYS: Final = {
     "extends": (list, False),
     "notes": (str, False),
 }
+#: What a ruleset file is: a policy; a base layer that policies extend; or an example, an invented policy written
+#: to teach the rule language (docs/tutorial.md), evaluated like a policy but never a real county's.
+_KINDS: Final = ("policy", "base", "example")
 _RULE_KEYS: Final = {
     "id",
     "rule",
@@ -362,8 +365,12 @@ class _Loader:
             raise RulesetError(
                 f"must be lower-case letters, digits, dots and dashes (got {meta['id']!r})", file=name, key="ruleset.id"
             )
-        if meta.get("kind", "policy") not in ("policy", "base"):
-            raise RulesetError(f"must be 'policy' or 'base' (got {meta['kind']!r})", file=name, key="ruleset.kind")
+        if meta.get("kind", "policy") not in _KINDS:
+            raise RulesetError(
+                f"must be {', '.join(_KINDS)} (got {meta['kind']!r}){_hint(meta['kind'], _KINDS)}",
+                file=name,
+                key="ruleset.kind",
+            )
         parameters = _flatten(data.get("parameters", {}), name, "parameters")
         overrides = _flatten(data.get("overrides", {}), name, "overrides")
         rules = data.get("rules", [])
