@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from swrules.rules import TEMPLATES
 
 import swrules
 from swrules import budget as budget_module
 from swrules import cli, evaluation
 from swrules.budget import CHECK_EVERY, TimeBudget, timed
-from swrules.context import Context
 from swrules.engine import ENGINES, durable_available, execute
 from swrules.errors import EvaluationTimeout, InputError
-from swrules.ir import Match, RuleDef
-from swrules.items import Item
+from swrules.lang._builtins import BUILTINS, Builtin
 
 ENGINES_HERE = [e for e in ENGINES if e == "native" or durable_available()]
 FACTS = [
@@ -41,10 +37,14 @@ extends = ["national-grades"]
 
 [[rules]]
 id = "tick"
-template = "grades.tick"
 clause = "test.tick"
 text = "t"
 reading = "r"
+rule = '''
+match p: person
+when tick(p.id)
+emit subject_count { subject = p.id, what = "never", count = 0 }
+'''
 """
 
 
@@ -69,13 +69,16 @@ def test_a_slow_last_firing_returns_nothing(
 ) -> None:
     fired: list[str] = []
 
-    def tick(ctx: Context) -> Iterator[Item]:
-        fired.append(ctx["p"].id)
-        if ctx["p"].id == "p2":  # the last firing of the run takes 10 s
-            clock.now += 10
-        return iter(())
+    slow = [True]
 
-    monkeypatch.setitem(TEMPLATES, "grades.tick", RuleDef("grades.tick", "slow", (Match("p", "person"),), (), tick))
+    def tick(person: str) -> bool:
+        fired.append(person)
+        if person == "p2" and slow[0]:  # the last firing of the run takes 10 s
+            clock.now += 10
+        return False
+
+    # A built-in only this test has: how a slow rule is simulated.
+    monkeypatch.setitem(BUILTINS, "tick", Builtin(tick, 1, 1, bool, "tick(x): a test's slow built-in"))  # type: ignore[arg-type]
     path = tmp_path / "slow.toml"
     path.write_text(RULESET, encoding="utf-8")
     with pytest.raises(EvaluationTimeout, match=r"budget of 5 s"):
@@ -83,9 +86,7 @@ def test_a_slow_last_firing_returns_nothing(
     assert sorted(fired) == ["p1", "p2"]  # every firing started within the budget: only the end was late
     fired.clear()
     # The same run with the clock held still returns its result.
-    monkeypatch.setitem(
-        TEMPLATES, "grades.tick", RuleDef("grades.tick", "slow", (Match("p", "person"),), (), lambda c: iter(()))
-    )
+    slow[0] = False  # (the compiled rule keeps the built-in it was compiled with)
     assert swrules.evaluate(FACTS, ruleset=path, period="2021", engine=engine, timeout=TimeBudget(5, clock=clock))
 
 
