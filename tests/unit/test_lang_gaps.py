@@ -1,0 +1,58 @@
+"""Gaps of the rule language's load-time check and run-time wording, each reproduced by a one-line change to the
+Sample County example (swrules/examples/sample-county-2024)."""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from swrules.errors import RuleProblemsError
+from swrules.rulesets import load_ruleset
+
+EXAMPLE = Path(str(resources.files("swrules") / "examples" / "sample-county-2024"))
+RULESET = EXAMPLE / "sample-county-2024.toml"
+
+
+def _changed(tmp_path: Path, old: str, new: str) -> Path:
+    text = RULESET.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / "county.toml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def _problems(tmp_path: Path, old: str, new: str) -> list[str]:
+    with pytest.raises(RuleProblemsError) as err:
+        load_ruleset(_changed(tmp_path, old, new))
+    return [str(p) for p in err.value.problems]
+
+
+# -- 1. table cells are typed ---------------------------------------------------------------------------
+
+
+def test_a_money_cell_with_a_letter_o_is_refused_at_load(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, 'place = "urban", amount = "200.00"', 'place = "urban", amount = "2OO.00"')
+    assert "table 'allowance' row 1: amount '2OO.00' is not a number" in problems[0], problems
+    assert "county.toml [tables[0]]" in problems[0]
+
+
+def test_declared_output_types_check_and_convert_every_cell(tmp_path: Path) -> None:
+    path = _changed(tmp_path, 'outputs = ["amount"]', 'outputs = { amount = "money" }')
+    table = load_ruleset(path).tables["allowance"]
+    assert {type(out.amount) for _, out in table.rows} == {__import__("decimal").Decimal}
+    problems = _problems(tmp_path, 'outputs = ["amount"]', 'outputs = { amount = "mony" }')
+    assert "output 'amount' has unknown type 'mony'" in problems[0]
+    text = RULESET.read_text(encoding="utf-8").replace('outputs = ["amount"]', 'outputs = { amount = "integer" }')
+    (tmp_path / "county.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RuleProblemsError) as err:
+        load_ruleset(tmp_path / "county.toml")
+    assert sum("is not a whole number" in str(p) for p in err.value.problems) == 6  # every cell, not the first
+    assert "row 6: amount '500.00' is not a whole number" in str(err.value)
+
+
+def test_a_text_column_stays_text(tmp_path: Path) -> None:
+    path = _changed(tmp_path, 'outputs = ["amount"]', 'outputs = { amount = "text" }')
+    assert load_ruleset(path).tables["allowance"].rows[0][1].amount == "200.00"
