@@ -823,6 +823,19 @@ class _Compiler:
             raise self.fail(args[0], f"no decision table {tname!r}{_hint(tname, self.tables)}")
         if len(args) - 1 != len(table.inputs):
             raise self.fail(node, f"table {tname!r} takes {len(table.inputs)} inputs ({', '.join(table.inputs)})")
+        for arg, iname, itype in zip(args[1:], table.inputs, table.input_types, strict=True):
+            for lit in _literal_branches(arg):
+                value = self.expr(lit)[0]({})
+                if _is_enum(itype) and isinstance(value, str):
+                    values = [m.value for m in itype]
+                    if value not in values:
+                        self.fail(
+                            lit,
+                            f"table {tname!r}: {value!r} is not a value of its input {iname} "
+                            f"({', '.join(values)}){_hint(value, values)}",
+                        )
+                elif itype in (int, str) and (type(value) is not itype) and value is not None:
+                    self.fail(lit, f"table {tname!r}: its input {iname} is {'a whole number' if itype is int else 'text'}")
         fns = [self.expr(a)[0] for a in args[1:]]
         look = table.lookup
         return (lambda s: look(tuple(plain(f(s)) for f in fns))), table.row_type
@@ -845,6 +858,15 @@ def _on_element(node: Any, var: str) -> Callable[[Any], Any] | None:
     if isinstance(node, lark.Tree) and node.data == "name" and str(node.children[0]) == var:
         return operator.attrgetter(".".join(path)) if path else _identity
     return None
+
+
+def _literal_branches(node: Any) -> Iterator[Any]:
+    """The literals an expression may give as they stand: itself, or the branches of ``if … then … else …``."""
+    if _is_literal(node):
+        yield node
+    elif isinstance(node, lark.Tree) and node.data == "ifelse":
+        yield from _literal_branches(node.children[1])
+        yield from _literal_branches(node.children[2])
 
 
 def _is_literal(node: Any) -> bool:

@@ -56,3 +56,19 @@ def test_declared_output_types_check_and_convert_every_cell(tmp_path: Path) -> N
 def test_a_text_column_stays_text(tmp_path: Path) -> None:
     path = _changed(tmp_path, 'outputs = ["amount"]', 'outputs = { amount = "text" }')
     assert load_ruleset(path).tables["allowance"].rows[0][1].amount == "200.00"
+
+
+# -- 2. literal inputs of a look-up are checked --------------------------------------------------------
+
+
+def test_a_misspelt_literal_table_input_is_refused_with_a_did_you_mean(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, 'table("allowance", members("certificate level")[top - 1]', 'table("allowance", "asistant"')
+    assert len(problems) == 1, problems
+    assert "[rules.monthly-allowance]" in problems[0]
+    assert "'asistant' is not a value of its input level (assistant, intermediate, senior)" in problems[0]
+    assert "did you mean 'assistant'?" in problems[0]
+
+
+def test_a_literal_in_a_branch_of_a_table_input_is_checked(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, 'then "urban" else place.kind', 'then "urbam" else place.kind')
+    assert len(problems) == 1 and "did you mean 'urban'?" in problems[0], problems
