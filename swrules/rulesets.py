@@ -394,6 +394,7 @@ class _Loader:
         rules: dict[str, tuple[dict[str, Any], str]] = {}
         types: dict[str, ParamSpec] = {}
         tables: dict[str, Table] = {}
+        broken_tables: set[str] = set()  # tables with problems: a rule naming one adds no problem of its own
         functions: list[str] = []
         function_files: list[str] = []
         problems: list[RulesetError] = []
@@ -413,6 +414,8 @@ class _Loader:
                 table, why_table = load_table(raw_table)
                 for message in why_table:
                     problems.append(RulesetError(message, file=src, key=f"tables[{index}]"))
+                if table is None and isinstance(raw_table.get("id"), str):
+                    broken_tables.add(raw_table["id"])
                 if table is not None:
                     if table.id in tables:
                         problems.append(RulesetError(f"table {table.id!r} is defined twice", file=src, key="tables"))
@@ -469,7 +472,7 @@ class _Loader:
         specs = []
         for raw, src in rules.values():
             try:
-                specs.append(self._rule(raw, src, types, tables, functions))
+                specs.append(self._rule(raw, src, types, tables, functions, broken_tables=frozenset(broken_tables)))
             except RuleProblemsError as err:
                 for problem in err.problems:
                     origin = getattr(problem, "origin", -1)
@@ -566,6 +569,8 @@ class _Loader:
         types: Mapping[str, ParamSpec],
         tables: Mapping[str, Table],
         functions: Sequence[str],
+        *,
+        broken_tables: frozenset[str] = frozenset(),
     ) -> RuleDef:
         rid = raw["id"]
         where = f"rules.{rid}"
@@ -588,6 +593,7 @@ class _Loader:
             param_specs=types,
             tables=tables,
             functions=functions,
+            broken_tables=broken_tables,
         )
         if definition is None:
             errors = []
@@ -606,13 +612,15 @@ class _Loader:
         types: Mapping[str, ParamSpec],
         tables: Mapping[str, Table],
         functions: Sequence[str],
+        *,
+        broken_tables: frozenset[str] = frozenset(),
     ) -> RuleSpec:
         rid = raw["id"]
         where = f"rules.{rid}"
         for key in ("clause", "text", "reading"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise RulesetError("is required (a non-empty string)", file=src, key=f"{where}.{key}")
-        definition = _Loader._definition(raw, src, types, tables, functions)
+        definition = _Loader._definition(raw, src, types, tables, functions, broken_tables=broken_tables)
         assumptions = []
         raw_assumptions = raw.get("assumptions", [])
         if not isinstance(raw_assumptions, list):

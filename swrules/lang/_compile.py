@@ -128,8 +128,12 @@ class _Compiler:
         param_specs: Mapping[str, ParamSpec],
         tables: Mapping[str, Table],
         functions: Sequence[str],
+        broken_tables: frozenset[str] = frozenset(),
     ) -> None:
         self.rule_id = rule_id
+        self.broken_tables = broken_tables
+        #: A part of the rule names something whose own problems are reported elsewhere (a broken table).
+        self.quietly_failed = False
         self.source = source
         self.param_specs = param_specs
         self.tables = tables
@@ -819,6 +823,9 @@ class _Compiler:
             raise self.fail(node, 'table("name", input, …) looks a row up in a decision table')
         tname = _unquote(str(args[0].children[0]))
         table = self.tables.get(tname)
+        if table is None and tname in self.broken_tables:  # its problems are the table's: reported with it
+            self.quietly_failed = True
+            raise _Failed()
         if table is None:
             raise self.fail(args[0], f"no decision table {tname!r}{_hint(tname, self.tables)}")
         if len(args) - 1 != len(table.inputs):
@@ -954,14 +961,18 @@ def compile_rule(
     param_specs: Mapping[str, ParamSpec],
     tables: Mapping[str, Table] | None = None,
     functions: Sequence[str] = (),
+    broken_tables: frozenset[str] = frozenset(),
 ) -> tuple[RuleDef | None, list[Problem]]:
-    """The rule in ``source`` as a rule definition, or None and every problem found."""
+    """The rule in ``source`` as a rule definition, or None and every problem found.
+
+    ``broken_tables`` are tables that failed to load: a rule naming one is not compiled, with no problem of its
+    own (the table's problems say what is wrong)."""
     tree, problems = parse(source)
     if tree is None:
         return None, problems
-    c = _Compiler(name, source, param_specs, tables or {}, functions)
+    c = _Compiler(name, source, param_specs, tables or {}, functions, broken_tables)
     steps = c.program(tree)
-    if c.problems:
+    if c.problems or c.quietly_failed:
         return None, c.problems
     matched, collected = tuple(c.matched), tuple(c.collected)
 

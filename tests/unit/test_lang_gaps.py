@@ -72,3 +72,20 @@ def test_a_misspelt_literal_table_input_is_refused_with_a_did_you_mean(tmp_path:
 def test_a_literal_in_a_branch_of_a_table_input_is_checked(tmp_path: Path) -> None:
     problems = _problems(tmp_path, 'then "urban" else place.kind', 'then "urbam" else place.kind')
     assert len(problems) == 1 and "did you mean 'urban'?" in problems[0], problems
+
+
+# -- 3. one mistake in a table is one problem --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('level = "certificate level", place', 'level = "certificate levle", place', "did you mean 'certificate level'?"),
+        ('inputs = { level = "certificate level"', 'inputs = { levle = "certificate level"', "did you mean 'level'?"),
+        ('outputs = ["amount"]', 'outputs = ["amuont"]', "did you mean 'amount'?"),
+    ],
+)
+def test_one_mistake_in_a_table_is_one_problem(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    problems = _problems(tmp_path, old, new)
+    assert len(problems) == 1, problems
+    assert "[tables[0]]" in problems[0] and expected in problems[0]
