@@ -804,7 +804,8 @@ class _Compiler:
             prefix = _unquote(str(args[0].children[0]))
             group = {n: s for n, s in self.param_specs.items() if n.startswith(prefix + ".")}
             if not group:
-                raise self.fail(args[0], f"no parameter is declared under {prefix!r}")
+                groups = {n.rsplit(".", k)[0] for n in self.param_specs for k in range(1, n.count(".") + 1)}
+                raise self.fail(args[0], f"no parameter is declared under {prefix!r}{_hint(prefix, sorted(groups))}")
             self.params_read.update(group)
             self.optional.update(group)
             self.keyed.update(group)

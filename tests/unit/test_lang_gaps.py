@@ -89,3 +89,12 @@ def test_one_mistake_in_a_table_is_one_problem(tmp_path: Path, old: str, new: st
     problems = _problems(tmp_path, old, new)
     assert len(problems) == 1, problems
     assert "[tables[0]]" in problems[0] and expected in problems[0]
+
+
+# -- 4. a parameter group has a did-you-mean ------------------------------------------------------------------
+
+
+def test_a_misspelt_parameter_group_has_a_did_you_mean(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, 'param("reward.amount", c.level)', 'param("reward.amout", c.level)')
+    assert len(problems) == 1, problems
+    assert "no parameter is declared under 'reward.amout'; did you mean 'reward.amount'?" in problems[0]
