@@ -15,6 +15,7 @@ __all__ = [
     "ItemNotFoundError",
     "PeriodError",
     "Problem",
+    "RuleExpressionError",
     "RuleFailedError",
     "RuleProblemsError",
     "RulesetError",
@@ -164,6 +165,12 @@ class RuleFailedError(EngineError):
         self.facts = tuple(facts)
         self.cause = cause
         super().__init__(f"rule {rule!r} failed on facts {', '.join(self.facts) or '(none)'}: {cause}")
+
+
+class RuleExpressionError(SwrulesError, ValueError):
+    """An expression of a rule in the language cannot be worked out on the values it met (a division by zero, a
+    day that does not exist, a decision table without a row for them); the message quotes the expression and the
+    values. The engines report it as a :class:`RuleFailedError` naming the rule and its facts."""
 
 
 class ItemNotFoundError(SwrulesError, LookupError):

@@ -26,7 +26,7 @@ import attrs
 
 from swrules.budget import TimeBudget, budget_of
 from swrules.context import Context
-from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError
+from swrules.errors import EngineError, EvaluationTimeout, RuleFailedError, SwrulesError
 from swrules.facts import FACT_TYPES, Fact, fact_key
 from swrules.ir import Collect, Lit, Op, Ref, Test
 from swrules.items import Finding, Item
@@ -569,7 +569,8 @@ def derive_items(rule: BoundRule, ctx: Context, objs: tuple[Obj, ...]) -> list[t
         for item in rule.definition.derive(ctx):
             out.append((item, ctx.judged))
     except Exception as err:  # a bug in a rule must fail the evaluation, naming the rule
-        raise RuleFailedError(rule.id, [key_of(o) for o in objs], f"{type(err).__name__}: {err}") from err
+        cause = str(err) if isinstance(err, SwrulesError) else f"{type(err).__name__}: {err}"
+        raise RuleFailedError(rule.id, [key_of(o) for o in objs], cause) from err
     return out
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from swrules.errors import RuleExpressionError
 from swrules.facts import fact_key, in_force
 from swrules.lang._types import ENUMS
 from swrules.period import Period
@@ -169,7 +170,7 @@ def _min_per(pairs: Iterable[tuple[Any, Any]]) -> tuple[Any, ...]:
 
 
 def _error(message: str) -> bool:
-    raise ValueError(message)
+    raise RuleExpressionError(str(message))
 
 
 class Builtin:

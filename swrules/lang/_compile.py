@@ -20,6 +20,7 @@ import attrs
 import lark
 
 from swrules.context import Context
+from swrules.errors import RuleExpressionError, SwrulesError
 from swrules.ir import Collect, Lit, Match, Op, Operand, Param, ParamSpec, Ref, RuleDef, Test
 from swrules.items import ITEM_TYPES, Finding
 from swrules.lang._builtins import BUILTINS, member, plain
@@ -658,7 +659,16 @@ class _Compiler:
         b, tb = self.expr(right)
         op = str(op_tok)
         if op == "/":
-            return (lambda s: _div(a(s), b(s))), Decimal
+            text = self.text(node)
+
+            def div(s: dict[str, Any]) -> Decimal:
+                x, y = a(s), b(s)
+                try:
+                    return _div(x, y)
+                except Exception as err:
+                    raise _failed(text, (x, y), err) from None
+
+            return div, Decimal
         f = _ARITH[op]
         if op == "+" and (ta is str or tb is str):
             return (lambda s: str(a(s)) + str(b(s))), str
@@ -778,13 +788,45 @@ class _Compiler:
             raise self.fail(node, f"{builtin.doc}: wrong number of arguments ({len(args)})")
         fns = [self.expr(a)[0] for a in args]
         f = builtin.fn
+        text = self.text(node)
+        # A built-in that cannot work on the values it is given fails naming the call and the values.
         if len(fns) == 1:
             (f0,) = fns
-            return (lambda s: f(f0(s))), builtin.returns
+
+            def call1(s: dict[str, Any]) -> Any:
+                x = f0(s)
+                try:
+                    return f(x)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x,), err) from None
+
+            return call1, builtin.returns
         if len(fns) == 2:
             f0, f1 = fns
-            return (lambda s: f(f0(s), f1(s))), builtin.returns
-        return (lambda s: f(*(g(s) for g in fns))), builtin.returns
+
+            def call2(s: dict[str, Any]) -> Any:
+                x, y = f0(s), f1(s)
+                try:
+                    return f(x, y)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x, y), err) from None
+
+            return call2, builtin.returns
+
+        def call_n(s: dict[str, Any]) -> Any:
+            xs = [g(s) for g in fns]
+            try:
+                return f(*xs)
+            except SwrulesError:
+                raise
+            except Exception as err:
+                raise _failed(text, xs, err) from None
+
+        return call_n, builtin.returns
 
     def use(self, fn: _Function) -> None:
         """A call of a user function: the parameters it reads are read by the rule."""
@@ -843,10 +885,69 @@ class _Compiler:
                             f"({', '.join(values)}){_hint(value, values)}",
                         )
                 elif itype in (int, str) and (type(value) is not itype) and value is not None:
-                    self.fail(lit, f"table {tname!r}: its input {iname} is {'a whole number' if itype is int else 'text'}")
+                    kind = "a whole number" if itype is int else "text"
+                    self.fail(lit, f"table {tname!r}: its input {iname} is {kind}")
         fns = [self.expr(a)[0] for a in args[1:]]
         look = table.lookup
-        return (lambda s: look(tuple(plain(f(s)) for f in fns))), table.row_type
+        text = self.text(node)
+
+        def lookup(s: dict[str, Any]) -> Any:
+            key = tuple(plain(f(s)) for f in fns)
+            try:
+                return look(key)
+            except LookupError:
+                shown = ", ".join(f"{n} {_shown(k)}" for n, k in zip(table.inputs, key, strict=True))
+                raise RuleExpressionError(
+                    f"`{text}`: decision table {tname!r} has no row for {shown}; add a row for these values"
+                ) from None
+
+        return lookup, table.row_type
+
+
+def _shown(value: Any) -> str:
+    """A value as a rule writes it: ``"text"``, ``none``, ``true``, a date as 2024-02-29, a decimal as 1.50."""
+    value = plain(value)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list | frozenset):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    key = getattr(value, "key", None)
+    if isinstance(key, str):
+        return key
+    return str(value)
+
+
+_DECIMAL_WHY: Final = {
+    "DivisionByZero": "division by zero",
+    "DivisionUndefined": "division of zero by zero",
+    "DivisionImpossible": "a division whose result is too large",
+    "ConversionSyntax": "text that is not a number",
+    "InvalidOperation": "an operation with no decimal result",
+}
+
+
+def _failed(text: str, values: Sequence[Any], err: Exception) -> RuleExpressionError:
+    """The error of an expression that cannot be worked out on ``values``, in a rule writer's words."""
+    if isinstance(err, ArithmeticError):
+        signals = err.args[0] if err.args and isinstance(err.args[0], list) else []
+        causes = [getattr(c, "__name__", "") for c in signals]
+        if isinstance(err, ZeroDivisionError) and not causes:
+            causes = ["DivisionByZero"]
+        why = next((_DECIMAL_WHY[c] for c in causes if c in _DECIMAL_WHY), "an arithmetic error")
+    elif isinstance(err, TypeError) and any(v is None for v in values):
+        why = "a value is none"
+    elif isinstance(err, TypeError):
+        why = "values of the wrong kind"
+    else:
+        why = str(err) or type(err).__name__
+    shown = ", ".join(_shown(v) for v in values)
+    return RuleExpressionError(f"`{text}` cannot be worked out on ({shown}): {why}")
 
 
 def _constant(value: Any) -> Fn:

@@ -2,8 +2,9 @@
 
 A table is checked when it is loaded: every row's inputs are of the declared type, every output cell is of its
 column's type (declared, ``outputs = { amount = "money" }``, or read from the cells: a column with a number in it
-holds numbers only), and, over the inputs whose type is an enumeration, no combination of values is left without a row (a gap) and, under the
-``unique`` policy, no two rows can both apply (an overlap). ``first`` takes the first row that applies.
+holds numbers only), and, over the inputs whose type is an enumeration, no combination of values is left without
+a row (a gap) and, under the ``unique`` policy, no two rows can both apply (an overlap). ``first`` takes the first
+row that applies.
 """
 
 from __future__ import annotations
@@ -118,10 +119,10 @@ def load_table(raw: Mapping[str, Any]) -> tuple[Table | None, list[str]]:
         t = ENUMS.get(tname) if isinstance(tname, str) else None
         t = t or (_SCALARS.get(tname) if isinstance(tname, str) else None)
         if t is None:
-            known = [*ENUMS, *_SCALARS]
+            scalars = [*ENUMS, *_SCALARS]
             problems.append(
-                f"table {tid!r}: input {name!r} has unknown type {tname!r} (one of {', '.join(known)})"
-                + _close(tname, known)
+                f"table {tid!r}: input {name!r} has unknown type {tname!r} (one of {', '.join(scalars)})"
+                + _close(tname, scalars)
             )
         types.append(t)
     names = tuple(inputs_raw)

@@ -3,13 +3,17 @@ Sample County example (swrules/examples/sample-county-2024)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from swrules.errors import RuleProblemsError
+from swrules import evaluate
+from swrules.cli import main
+from swrules.errors import RuleFailedError, RuleProblemsError
 from swrules.rulesets import load_ruleset
 
 EXAMPLE = Path(str(resources.files("swrules") / "examples" / "sample-county-2024"))
@@ -62,7 +66,9 @@ def test_a_text_column_stays_text(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_literal_table_input_is_refused_with_a_did_you_mean(tmp_path: Path) -> None:
-    problems = _problems(tmp_path, 'table("allowance", members("certificate level")[top - 1]', 'table("allowance", "asistant"')
+    problems = _problems(
+        tmp_path, 'table("allowance", members("certificate level")[top - 1]', 'table("allowance", "asistant"'
+    )
     assert len(problems) == 1, problems
     assert "[rules.monthly-allowance]" in problems[0]
     assert "'asistant' is not a value of its input level (assistant, intermediate, senior)" in problems[0]
@@ -80,7 +86,11 @@ def test_a_literal_in_a_branch_of_a_table_input_is_checked(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ('level = "certificate level", place', 'level = "certificate levle", place', "did you mean 'certificate level'?"),
+        (
+            'level = "certificate level", place',
+            'level = "certificate levle", place',
+            "did you mean 'certificate level'?",
+        ),
         ('inputs = { level = "certificate level"', 'inputs = { levle = "certificate level"', "did you mean 'level'?"),
         ('outputs = ["amount"]', 'outputs = ["amuont"]', "did you mean 'amount'?"),
     ],
@@ -98,3 +108,74 @@ def test_a_misspelt_parameter_group_has_a_did_you_mean(tmp_path: Path) -> None:
     problems = _problems(tmp_path, 'param("reward.amount", c.level)', 'param("reward.amout", c.level)')
     assert len(problems) == 1, problems
     assert "no parameter is declared under 'reward.amout'; did you mean 'reward.amount'?" in problems[0]
+
+
+# -- 5. run-time failures are worded for people ------------------------------------------------------------------
+
+AGENCY = [{"type": "organization", "id": "o1", "kind": "social_work_agency"}]
+WORKER = [
+    {"type": "community", "id": "c1", "kind": "urban"},
+    {"type": "person", "id": "p1", "role": "community_worker", "community": "c1", "full_time": True},
+    {
+        "type": "certificate",
+        "id": "k1",
+        "holder": "p1",
+        "level": "assistant",
+        "obtained_on": "2023-05-10",
+        "registered": True,
+    },
+]
+
+
+def _run_failure(tmp_path: Path, old: str, new: str, facts: list[dict[str, object]]) -> str:
+    with pytest.raises(RuleFailedError) as err:
+        evaluate(facts, ruleset=_changed(tmp_path, old, new), period="2024")
+    message = str(err.value)
+    assert "Error:" not in message and "<class" not in message, message
+    return message
+
+
+def test_a_division_by_zero_names_the_rule_the_expression_and_the_values(tmp_path: Path) -> None:
+    message = _run_failure(
+        tmp_path, "actual = count(staff), required", "actual = count(staff) / count(p), required", AGENCY
+    )
+    assert "rule 'agency-staffing'" in message
+    assert "`count(staff) / count(p)` cannot be worked out on (0, 0): division of zero by zero" in message
+
+
+def test_an_impossible_date_names_the_expression_and_the_values(tmp_path: Path) -> None:
+    message = _run_failure(tmp_path, "let rank = top_rank(k, day)", "let rank = top_rank(k, date(2024, 2, 30))", WORKER)
+    assert "rule 'person-status'" in message
+    assert "`date(2024, 2, 30)` cannot be worked out on (2024, 2, 30): day is out of range for month" in message
+
+
+def test_a_table_without_a_row_for_a_value_names_the_table_and_the_values(tmp_path: Path) -> None:
+    # a first-hit table without its senior rows: the gap is not an error at load, only when a look-up meets it
+    text = RULESET.read_text(encoding="utf-8").replace('hit = "unique"', 'hit = "first"')
+    text = text.replace(
+        'inputs = { level = "certificate level", place = "community kind" }',
+        'inputs = { level = "text", place = "community kind" }',
+    )
+    path = tmp_path / "county.toml"
+    path.write_text(text, encoding="utf-8")
+    facts = [dict(f) for f in WORKER]
+    facts[2]["level"] = "senior"
+    no_senior = text.replace('  { level = "senior", place = "urban", amount = "400.00" },\n', "")
+    path.write_text(no_senior, encoding="utf-8")
+    with pytest.raises(RuleFailedError) as err:
+        evaluate(facts, ruleset=path, period="2024")
+    message = str(err.value)
+    assert "rule 'monthly-allowance'" in message
+    assert 'decision table \'allowance\' has no row for level "senior", place "urban"' in message
+    assert "LookupError" not in message
+
+
+def test_the_cli_exits_1_without_a_traceback_on_a_failing_expression(tmp_path: Path) -> None:
+    path = _changed(tmp_path, "actual = count(staff), required", "actual = count(staff) / count(p), required")
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(AGENCY), encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["evaluate", str(facts), "--ruleset", str(path), "--period", "2024"])
+    assert code == 1
+    assert "division of zero by zero" in err.getvalue() and "Traceback" not in err.getvalue()
