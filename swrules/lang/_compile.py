@@ -22,7 +22,7 @@ import lark
 from swrules.context import Context
 from swrules.errors import RuleExpressionError, SwrulesError
 from swrules.ir import Collect, Lit, Match, Op, Operand, Param, ParamSpec, Ref, RuleDef, Test
-from swrules.items import ITEM_TYPES, Finding
+from swrules.items import ITEM_TYPES, Finding, ObligationKind
 from swrules.lang._builtins import BUILTINS, member, plain
 from swrules.lang._grammar import GRAMMAR
 from swrules.lang._tables import Table
@@ -399,6 +399,14 @@ class _Compiler:
             ftype = ftype.of
         if isinstance(ftype, type) and issubclass(ftype, enum.Enum) and isinstance(value, str):
             values = [m.value for m in ftype]
+            if value not in values and ftype is ObligationKind:
+                raise self.fail(
+                    node,
+                    f"an obligation's kind must be one of {', '.join(values)} (got {value!r}){_hint(value, values)} "
+                    "The kinds are a closed list, part of the output every consumer reads: a new kind of payment "
+                    "needs a new kind in swrules itself (swrules.items.ObligationKind and the interchange contract); "
+                    "until then, emit the nearest kind (the obligation names its rule and clause)",
+                )
             if value not in values:
                 raise self.fail(node, f"{value!r} is not a value of {type_name(ftype)}{_hint(value, values)}")
 

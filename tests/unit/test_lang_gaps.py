@@ -179,3 +179,17 @@ def test_the_cli_exits_1_without_a_traceback_on_a_failing_expression(tmp_path: P
         code = main(["evaluate", str(facts), "--ruleset", str(path), "--period", "2024"])
     assert code == 1
     assert "division of zero by zero" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+# -- 6. obligation kinds in user terms ----------------------------------------------------------------------------
+
+
+def test_an_unknown_obligation_kind_is_worded_for_a_rule_writer(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, 'kind = "exam_reward"', 'kind = "exam_rewards"')
+    assert len(problems) == 1, problems
+    assert (
+        "an obligation's kind must be one of exam_reward, exam_expense_reimbursement, monthly_allowance" in problems[0]
+    )
+    assert "(got 'exam_rewards'); did you mean 'exam_reward'?" in problems[0]
+    assert "a new kind of payment needs a new kind in swrules itself" in problems[0]
+    assert "ObligationKind (" not in problems[0]
