@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Mapping
 from typing import Any
@@ -179,6 +180,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _spelled(value: Any) -> str:
+    """A value as the JSON output writes it (``["a", "b"]``, ``false``, ``null``), a text standing alone unquoted."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | Mapping):
+        return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
+    return str(value)
+
+
 def _short(value: Any) -> str:
-    text = str(value)
+    text = _spelled(value)
     return text if len(text) <= 70 else text[:67] + "…"

@@ -193,3 +193,29 @@ def test_an_unknown_obligation_kind_is_worded_for_a_rule_writer(tmp_path: Path) 
     assert "(got 'exam_rewards'); did you mean 'exam_reward'?" in problems[0]
     assert "a new kind of payment needs a new kind in swrules itself" in problems[0]
     assert "ObligationKind (" not in problems[0]
+
+
+# -- 7. explain writes values as the JSON output does -------------------------------------------------------------
+
+
+def test_explain_text_writes_lists_truth_values_and_none_as_json_does(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    rewarded = [
+        {"type": "person", "id": "p1", "role": "community_worker"},
+        {
+            "type": "certificate",
+            "id": "k1",
+            "holder": "p1",
+            "level": "assistant",
+            "obtained_on": "2024-03-10",
+            "registered": False,
+        },
+    ]
+    facts.write_text(json.dumps(rewarded), encoding="utf-8")
+    out = io.StringIO()
+    argv = ["explain", str(facts), "--ruleset", str(RULESET), "--period", "2024"]
+    assert main([*argv, "--item", "sample-county-2024/exam-reward/k1"], out=out) == 0
+    text = out.getvalue()
+    assert 'param   scope.roles = ["community_worker", "social_org_staff"]' in text
+    assert "registered=false" in text and "community=null" in text
+    assert "False" not in text and "None" not in text and "['" not in text
