@@ -8,6 +8,7 @@ firing runs them and never walks a tree.
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import enum
 import operator
@@ -942,18 +943,18 @@ _DECIMAL_WHY: Final = {
 
 def _failed(text: str, values: Sequence[Any], err: Exception) -> RuleExpressionError:
     """The error of an expression that cannot be worked out on ``values``, in a rule writer's words."""
-    if isinstance(err, ArithmeticError):
+    if isinstance(err, decimal.DecimalException):
         signals = err.args[0] if err.args and isinstance(err.args[0], list) else []
-        causes = [getattr(c, "__name__", "") for c in signals]
-        if isinstance(err, ZeroDivisionError) and not causes:
-            causes = ["DivisionByZero"]
+        causes = [getattr(c, "__name__", "") for c in signals] + [type(err).__name__]
         why = next((_DECIMAL_WHY[c] for c in causes if c in _DECIMAL_WHY), "an arithmetic error")
     elif isinstance(err, TypeError) and any(v is None for v in values):
         why = "a value is none"
     elif isinstance(err, TypeError):
         why = "values of the wrong kind"
-    else:
-        why = str(err) or type(err).__name__
+    elif type(err) is ValueError and str(err):
+        why = str(err)
+    else:  # not an error of the values: a fault of a built-in, named as it is
+        why = f"{type(err).__name__}: {err}"
     shown = ", ".join(_shown(v) for v in values)
     return RuleExpressionError(f"`{text}` cannot be worked out on ({shown}): {why}")
 
