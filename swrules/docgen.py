@@ -2,7 +2,7 @@
 
 ``swrules docs`` writes one Markdown page per ruleset (policy rulesets and the
 base layers they extend) and an index. A page gives the ruleset's provenance,
-then its decision tables and every rule: the catalog clause, the clause's original
+then the functions its rules share, its decision tables and every rule: the catalog clause, the clause's original
 Chinese text, the English reading, the rule itself in the rule language, the
 parameters it reads (value, type and meaning, as the ruleset declares them) and
 the assumptions taken where the text is ambiguous, with the parameter that
@@ -237,6 +237,16 @@ def render_ruleset(ruleset: Ruleset, *, linkable: Iterable[str] = ()) -> str:
     lines.append("")
     for spec in r.rules:
         lines += _rule_section(r, spec)
+
+    if r.functions:
+        lines += [
+            "## Functions",
+            "",
+            "The functions the rules above share (the ruleset's `functions`, in the rule language):",
+            "",
+        ]
+        for source, text in r.functions:
+            lines += [f"Defined in {_layer(source)}:", "", "```", *text.strip("\n").splitlines(), "```", ""]
 
     if r.tables:
         lines += ["## Decision tables", ""]

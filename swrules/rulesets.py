@@ -149,6 +149,8 @@ class Ruleset:
     sources: tuple[str, ...]
     parameter_types: Mapping[str, ParamSpec] = attrs.field(factory=dict, converter=_read_only)
     tables: Mapping[str, Table] = attrs.field(factory=dict, converter=_read_only)
+    #: The shared ``functions`` of each layer that has some, as (the layer's file, the text of its ``def``s).
+    functions: tuple[tuple[str, str], ...] = ()
 
     def rule(self, rule_id: str) -> RuleSpec:
         for r in self.rules:
@@ -506,6 +508,7 @@ class _Loader:
             sources=tuple(str(layer.path) for layer in layers),
             parameter_types=types,
             tables=tables,
+            functions=tuple(zip(function_files, functions, strict=True)),
         )
 
     def _layers(self, path: Path) -> list[_Layer]:

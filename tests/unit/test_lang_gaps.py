@@ -219,3 +219,16 @@ def test_explain_text_writes_lists_truth_values_and_none_as_json_does(tmp_path: 
     assert 'param   scope.roles = ["community_worker", "social_org_staff"]' in text
     assert "registered=false" in text and "community=null" in text
     assert "False" not in text and "None" not in text and "['" not in text
+
+
+# -- 8. the reference page shows the shared functions -------------------------------------------------------------
+
+
+def test_the_reference_page_shows_the_functions_the_rules_call() -> None:
+    from swrules.docgen import render_ruleset
+
+    page = render_ruleset(load_ruleset(RULESET))
+    assert "## Functions" in page
+    for name in ("social_worker", "top_rank", "judged_day", "service_years"):
+        assert f"def {name}(" in page, name
+    assert page.index("## Functions") < page.index("## Decision tables")
