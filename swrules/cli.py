@@ -172,12 +172,35 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _bundled_examples() -> dict[str, Path]:
+    """The bundled example facts by the id of the ruleset they are for: ``examples/<id>.json`` and
+    ``examples/<id>/facts.json``."""
+    root = Path(str(resources.files("swrules") / "examples"))
+    found = {p.stem: p for p in root.glob("*.json")}
+    found.update({p.parent.name: p for p in root.glob("*/facts.json")})
+    return dict(sorted(found.items()))
+
+
+def _demo_facts(ruleset: str, ruleset_id: str) -> Path:
+    """The example facts for ``ruleset``: a facts.json beside a ruleset file, else the bundled example of its id."""
+    beside = Path(ruleset).parent / "facts.json" if ruleset.endswith(".toml") else None
+    if beside is not None and beside.is_file():
+        return beside
+    examples = _bundled_examples()
+    if ruleset_id in examples:
+        return examples[ruleset_id]
+    raise SwrulesError(
+        f"ruleset {ruleset_id!r} has no bundled example facts (there are some for {', '.join(examples)}; "
+        "a ruleset file finds them in a facts.json beside it); evaluate your own facts with: "
+        f"swrules evaluate FACTS.json --ruleset {ruleset} --period YEAR"
+    )
+
+
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     ruleset = args.ruleset or "dingnan-2020"
-    period = args.period or _demo_year(load_ruleset(ruleset))
-    path = _example_path(ruleset)
-    if not path.is_file():
-        path = _example_path("dingnan-2020")
+    loaded = load_ruleset(ruleset)
+    period = args.period or _demo_year(loaded)
+    path = _demo_facts(str(ruleset), loaded.id)
     facts = load_facts(parse_json(path.read_bytes(), source=str(path)))
     result = evaluate(facts, ruleset=ruleset, period=period, engine=args.engine, parameters=_settings(args))
     out.write(summary(result, facts, example=path.name))
@@ -347,7 +370,7 @@ def summary(result: Result, facts: FactSet, *, example: str = "") -> str:
     )
     if first is not None:
         lines.append("Why? (swrules explain … --item " + first.key + ")")
-        lines.append(result.explain(first, depth=1).to_text())
+        lines.extend(result.explain(first, depth=1).to_text().splitlines())  # each line escaped on its own
         lines.append("")
     kept = (line for i, line in enumerate(lines) if line or (i and lines[i - 1]))
     return "\n".join(printable(line) for line in kept) + "\n"
@@ -424,7 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=_cmd_explain)
 
-    p = sub.add_parser("demo", help="evaluate a bundled example and print a readable summary")
+    p = sub.add_parser(
+        "demo",
+        help="evaluate a bundled example and print a readable summary (--ruleset: the ruleset's own example "
+        "facts, or a facts.json beside a ruleset file)",
+    )
     _add_eval_args(p, file=False)
     p.set_defaults(handler=_cmd_demo)
 

@@ -232,3 +232,26 @@ def test_the_reference_page_shows_the_functions_the_rules_call() -> None:
     for name in ("social_worker", "top_rank", "judged_day", "service_years"):
         assert f"def {name}(" in page, name
     assert page.index("## Functions") < page.index("## Decision tables")
+
+
+# -- 9. demo evaluates the ruleset's own example, or says how to evaluate one's own facts ----------------------
+
+
+def test_demo_of_a_ruleset_file_uses_the_facts_beside_it() -> None:
+    out = io.StringIO()
+    assert main(["demo", "--ruleset", str(RULESET)], out=out) == 0
+    text = out.getvalue()
+    assert "sample-county-2024" in text and "from facts.json" in text and "dingnan" not in text
+    assert "\\n" not in text  # the explanation's lines are lines
+
+
+def test_demo_of_a_ruleset_without_example_facts_exits_2_saying_what_to_do(tmp_path: Path) -> None:
+    path = _changed(tmp_path, 'id = "sample-county-2024"', 'id = "my-county-2024"')
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["demo", "--ruleset", str(path)], out=io.StringIO())
+    assert code == 2
+    message = err.getvalue()
+    assert "ruleset 'my-county-2024' has no bundled example facts" in message
+    assert "dingnan-2020, sample-county-2024, xx-county-2023, zhejiang-2019" in message
+    assert f"swrules evaluate FACTS.json --ruleset {path}" in message and "Traceback" not in message
