@@ -255,3 +255,22 @@ def test_demo_of_a_ruleset_without_example_facts_exits_2_saying_what_to_do(tmp_p
     assert "ruleset 'my-county-2024' has no bundled example facts" in message
     assert "dingnan-2020, sample-county-2024, xx-county-2023, zhejiang-2019" in message
     assert f"swrules evaluate FACTS.json --ruleset {path}" in message and "Traceback" not in message
+
+
+# -- 10. the reference says what the language cannot say -------------------------------------------------------
+
+
+def test_the_language_reference_links_the_tutorial_and_names_its_limits() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "language.md").read_text(encoding="utf-8")
+    assert "](tutorial.md)" in page
+    limits = page.split("## What the language cannot say")[1].split("\n## ")[0]
+    for words in (
+        "no date arithmetic",
+        "no `day(d)` function",
+        "exact values only",
+        "closed list",
+        "No nested comprehensions",
+        "no recursion",
+        "`alias.field op value`",
+    ):
+        assert words.lower() in limits.lower(), words
