@@ -28,6 +28,7 @@ __all__ = [
     "Rejected",
     "canonical_order",
     "check_more",
+    "dependency_reason",
     "fact_to_dict",
     "load_facts",
     "parse_json",
@@ -270,9 +271,7 @@ def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: li
                 refs = value if isinstance(value, tuple) else (value,)
                 missing = [r for r in refs if r is not None and (target, r) not in present]
                 if missing:
-                    reasons.setdefault(index, []).append(
-                        f"{name}: depends on {target} {missing[0]!r}, which was rejected"
-                    )
+                    reasons.setdefault(index, []).append(dependency_reason(name, target, missing[0]))
                     del kept[index]
                     changed = True
                     break
@@ -291,6 +290,11 @@ def _keep_going(data: Sequence[Any], facts: list[tuple[int, Fact]], problems: li
             )
         )
     return FactSet.of(kept.values(), rejected, read=len(data))
+
+
+def dependency_reason(field: str, target: str, ref: str) -> str:
+    """Why ``keep_going`` leaves out a fact whose ``field`` refers to a ``target`` fact that was left out."""
+    return f"{field}: depends on {target} {ref!r}, which was rejected"
 
 
 def _one_fact(index: int, raw: object, problems: list[Problem], source: str | None) -> Fact | None:

@@ -21,7 +21,7 @@ from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES
 from swrules.load import FactSet, load_facts, parse_json
 
-__all__ = ["MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_csv_folder", "read_facts", "read_jsonl"]
+__all__ = ["MAX_JSON_BYTES", "MAX_LINE_BYTES", "csv_folder_rows", "read_csv_folder", "read_facts", "read_jsonl"]
 
 #: Largest JSON document read whole (bytes); bigger inputs belong in JSON Lines.
 MAX_JSON_BYTES: Final = 128 * 1024 * 1024
@@ -105,6 +105,22 @@ def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
     are UTF-8 (a byte-order mark is allowed). Every problem names the file,
     the row (the header is row 1) and the column.
     """
+    rows, where = csv_folder_rows(folder)
+    try:
+        return load_facts(rows, keep_going=keep_going)
+    except InputError as err:
+        located = [
+            attrs.evolve(p, source=where[p.index], index=None) if p.index is not None else p for p in err.problems
+        ]
+        raise InputError(located) from None
+
+
+def csv_folder_rows(folder: str) -> tuple[list[dict[str, object]], list[str]]:
+    """The rows of a CSV folder as the JSON loader takes them, and where each was (``path row N``).
+
+    Problems with the folder, a file or a row's shape raise :class:`InputError`; the facts themselves are
+    not validated here (see :func:`read_csv_folder`).
+    """
     names = sorted(n for n in os.listdir(folder) if n.endswith(".csv"))
     unknown = [n for n in names if n[:-4] not in FACT_TYPES]
     if unknown or not names:
@@ -141,13 +157,7 @@ def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactSet:
             problems.append(Problem(message=f"cannot be read as CSV: {err}", source=path))
     if problems:
         raise InputError(problems)
-    try:
-        return load_facts(rows, keep_going=keep_going)
-    except InputError as err:
-        located = [
-            attrs.evolve(p, source=where[p.index], index=None) if p.index is not None else p for p in err.problems
-        ]
-        raise InputError(located) from None
+    return rows, where
 
 
 def _cell(cell: str, kind: object) -> object:
