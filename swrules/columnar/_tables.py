@@ -21,7 +21,7 @@ import attrs
 import duckdb
 import pyarrow as pa
 
-from swrules.columnar._schema import Column, columns, ddl, quote
+from swrules.columnar._schema import Column, columns, ddl, quote, sql_text
 from swrules.errors import EngineError, InputError, Problem
 from swrules.facts import FACT_TYPES, Fact
 from swrules.load import (
@@ -167,7 +167,10 @@ def check_between(con: duckdb.DuckDBPyConnection, rejected_keys: set[tuple[str, 
     # Duplicate ids and overlapping windows: per id, versions by start; one overlaps when it starts on or before
     # the furthest end of those before it (no start: since always; no end: for ever).
     groups: list[tuple[int, list[tuple[int | None, Fact]]]] = []
-    for fact_type in FACT_TYPES:
+    repeated = " UNION ALL ".join(
+        f"SELECT {sql_text(t)} AS t WHERE (SELECT count(*) > count(DISTINCT id) FROM {quote(t)})" for t in FACT_TYPES
+    )
+    for (fact_type,) in con.execute(repeated).fetchall():
         t = quote(fact_type)
         _temp(
             con,
@@ -197,12 +200,10 @@ def check_between(con: duckdb.DuckDBPyConnection, rejected_keys: set[tuple[str, 
         problems.extend(p for p in found if p.field is None)
     # Dangling references: anti-joins find the (index, field, id) that point at no valid fact.
     dangling: dict[str, dict[int, set[tuple[str, str]]]] = {}
-    for fact_type in FACT_TYPES:
-        for column in columns(fact_type):
-            if column.ref is None:
-                continue
-            for index, ref in _missing_refs(con, fact_type, column, first_only=False):
-                dangling.setdefault(fact_type, {}).setdefault(index, set()).add((column.ref, ref))
+    for fact_type, position, index, ref in _missing_refs(con, first_only=False):
+        target = columns(fact_type)[position].ref
+        assert target is not None
+        dangling.setdefault(fact_type, {}).setdefault(index, set()).add((target, ref))
     located: list[tuple[int, Fact, set[tuple[str, str]]]] = []
     for fact_type, by_index in dangling.items():
         wanted = ", ".join(str(i) for i in by_index)
@@ -223,24 +224,35 @@ def _refs(fact: Fact) -> Iterator[tuple[str, str]]:
                 yield column.ref, ref
 
 
-def _missing_refs(
-    con: duckdb.DuckDBPyConnection, fact_type: str, column: Column, *, first_only: bool
-) -> list[tuple[int, str]]:
-    """(index, id) of the references of one column that point at no fact of the target type."""
-    assert column.ref is not None
-    t, c, u = quote(fact_type), quote(column.name), quote(column.ref)
-    absent = f"NOT EXISTS (SELECT 1 FROM {u} WHERE {u}.id = r)"
-    if column.kind == "refs":
-        if first_only:
-            query = (
-                f"SELECT _index, arg_min(r, pos) FROM (SELECT _index, unnest({c}) AS r, "
-                f"generate_subscripts({c}, 1) AS pos FROM {t}) WHERE {absent} GROUP BY _index"
-            )
-        else:
-            query = f"SELECT DISTINCT _index, r FROM (SELECT _index, unnest({c}) AS r FROM {t}) WHERE {absent}"
-    else:
-        query = f"SELECT _index, r FROM (SELECT _index, {c} AS r FROM {t} WHERE {c} IS NOT NULL) WHERE {absent}"
-    return [(int(i), str(r)) for i, r in con.execute(query).fetchall()]
+def _missing_refs(con: duckdb.DuckDBPyConnection, *, first_only: bool) -> list[tuple[str, int, int, str]]:
+    """(fact type, column position, index, id) of every reference that points at no fact of its target type.
+
+    One query for every reference column of every type; ``first_only`` keeps, of a list of ids, the first
+    missing one.
+    """
+    parts = []
+    for fact_type in FACT_TYPES:
+        for position, column in enumerate(columns(fact_type)):
+            if column.ref is None:
+                continue
+            t, c, u = quote(fact_type), quote(column.name), quote(column.ref)
+            head = f"SELECT {sql_text(fact_type)} AS t, {position} AS k"
+            absent = f"NOT EXISTS (SELECT 1 FROM {u} WHERE {u}.id = r)"
+            if column.kind != "refs":
+                parts.append(
+                    f"{head}, _index, r FROM (SELECT _index, {c} AS r FROM {t} WHERE {c} IS NOT NULL) WHERE {absent}"
+                )
+            elif first_only:
+                parts.append(
+                    f"{head}, _index, arg_min(r, pos) FROM (SELECT _index, unnest({c}) AS r, "
+                    f"generate_subscripts({c}, 1) AS pos FROM {t}) WHERE {absent} GROUP BY _index"
+                )
+            else:
+                parts.append(
+                    f"{head}, _index, r FROM (SELECT DISTINCT _index, unnest({c}) AS r FROM {t}) WHERE {absent}"
+                )
+    rows = con.execute(" UNION ALL ".join(parts)).fetchall()
+    return [(str(t), int(k), int(i), str(r)) for t, k, i, r in rows]
 
 
 def finish(
@@ -287,14 +299,12 @@ def _keep_going(con: duckdb.DuckDBPyConnection, problems: list[Problem], raws: R
     _delete(con)
     while True:
         dropped: dict[str, dict[int, str]] = {}
-        for fact_type in FACT_TYPES:
-            for column in columns(fact_type):
-                if column.ref is None:
-                    continue
-                for index, ref in _missing_refs(con, fact_type, column, first_only=True):
-                    mine = dropped.setdefault(fact_type, {})
-                    if index not in mine:  # the first field (in field order) with a missing reference
-                        mine[index] = dependency_reason(column.name, column.ref, ref)
+        for fact_type, position, index, ref in sorted(_missing_refs(con, first_only=True)):
+            mine = dropped.setdefault(fact_type, {})
+            if index not in mine:  # the first field (in field order) with a missing reference
+                column = columns(fact_type)[position]
+                assert column.ref is not None
+                mine[index] = dependency_reason(column.name, column.ref, ref)
         if not dropped:
             break
         every = [i for by_index in dropped.values() for i in by_index]
