@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from swrules.columnar._tables import arrow_of
 from swrules.period import Period
 
 __all__ = ["months", "months_sql"]
@@ -33,8 +34,7 @@ def months(period: str | Period, con: duckdb.DuckDBPyConnection | None = None) -
     own = con is None
     connection = duckdb.connect() if con is None else con
     try:
-        table: pa.Table = connection.sql(months_sql(period)).fetch_arrow_table()
-        return table
+        return arrow_of(connection, months_sql(period))
     finally:
         if own:
             connection.close()

@@ -171,7 +171,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, folder: str, names: list[str],
         source = f"read_parquet({sql_text(path)})"
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-            counted = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+            counted = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0]
         except duckdb.Error as err:
             problems.append(Problem(message=f"cannot be read as Parquet: {_first_line(err)}", source=path))
             continue
@@ -193,7 +193,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, folder: str, names: list[str],
                         field=column.name,
                     )
                 )
-        files.append((fact_type, path, got, int(counted[0]) if counted is not None else 0))
+        files.append((fact_type, path, got, int(counted[0])))
     if problems:
         raise InputError(problems)
     offsets: list[int] = []

@@ -64,18 +64,15 @@ class FactTables:
     @property
     def counts(self) -> dict[str, int]:
         """How many facts of each type were kept (every type, zero included)."""
-        out = {}
-        for fact_type in FACT_TYPES:
-            row = self.con.execute(f"SELECT count(*) FROM {quote(fact_type)}").fetchone()
-            out[fact_type] = int(row[0]) if row else 0
-        return out
+        query = " UNION ALL ".join(f"SELECT {sql_text(t)}, count(*) FROM {quote(t)}" for t in FACT_TYPES)
+        found = {str(t): int(n) for t, n in self.con.execute(query).fetchall()}
+        return {t: found[t] for t in FACT_TYPES}
 
     def to_arrow(self, fact_type: str) -> pa.Table:
         """The facts of one type as an Arrow table, columns named as the fields, in id order (then window)."""
         names = ", ".join(quote(c.name) for c in columns(fact_type))
         order = "id, valid_from NULLS FIRST, _index"
-        table: pa.Table = self.con.sql(f"SELECT {names} FROM {quote(fact_type)} ORDER BY {order}").fetch_arrow_table()
-        return table
+        return arrow_of(self.con, f"SELECT {names} FROM {quote(fact_type)} ORDER BY {order}")
 
     def ibis(self) -> Any:
         """An Ibis DuckDB backend over these tables (``.table("person")`` …); needs ibis-framework."""
@@ -89,6 +86,14 @@ class FactTables:
         for fact_type in FACT_TYPES:
             found.extend(f for _, f in fetch_facts(self.con, fact_type, "true"))
         return FactSet.of(found, self.rejected, self.read)
+
+
+def arrow_of(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
+    """The result of a query as an Arrow table (DuckDB 1.3 and later)."""
+    relation = con.sql(query)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    table: pa.Table = fetch()
+    return table
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -193,8 +198,7 @@ def check_between(con: duckdb.DuckDBPyConnection, rejected_keys: set[tuple[str, 
     for _, versions in sorted(groups, key=lambda g: g[0]):
         _check_overlaps(versions, problem)
     # More than one jurisdiction: the loader words it (its overlaps are reported above).
-    row = con.execute("SELECT count(DISTINCT id) FROM jurisdiction").fetchone()
-    if row is not None and row[0] > 1:
+    if con.execute("SELECT count(DISTINCT id) FROM jurisdiction").fetchall()[0][0] > 1:
         found: list[Problem] = []
         _check_ids(list(fetch_facts(con, "jurisdiction", "true")), found, None)
         problems.extend(p for p in found if p.field is None)
