@@ -147,8 +147,10 @@ def table_raws(con: duckdb.DuckDBPyConnection, fact_type: str, indexes: Sequence
         return {}
     cols = columns(fact_type)
     names = ", ".join(quote(c.name) for c in cols)
-    wanted = ", ".join(str(i) for i in indexes)
-    rows = con.execute(f"SELECT {names}, _index FROM {quote(fact_type)} WHERE _index IN ({wanted})").fetchall()
+    _indexes(con, "_wanted", indexes)
+    rows = con.execute(
+        f"SELECT {names}, _index FROM {quote(fact_type)} WHERE _index IN (SELECT i FROM _wanted)"
+    ).fetchall()
     return {int(r[-1]): raw_of_row(fact_type, cols, r[:-1]) for r in rows}
 
 
@@ -159,6 +161,15 @@ def _problem_for(problems: list[Problem]) -> Callable[..., None]:
         problems.append(Problem(message=message, index=index, fact_type=fact.TYPE, fact_id=fact.id, field=field))
 
     return problem
+
+
+def _indexes(con: duckdb.DuckDBPyConnection, name: str, indexes: Sequence[int]) -> None:
+    """A temporary table ``name`` of one column ``i``: the indexes, handed over as Arrow (not as SQL text)."""
+    con.register("_incoming_indexes", pa.table({"i": pa.array(indexes, type=pa.int64())}))
+    try:
+        _temp(con, name, "SELECT i FROM _incoming_indexes")
+    finally:
+        con.unregister("_incoming_indexes")
 
 
 def _temp(con: duckdb.DuckDBPyConnection, name: str, query: str) -> None:
@@ -210,8 +221,9 @@ def check_between(con: duckdb.DuckDBPyConnection, rejected_keys: set[tuple[str, 
         dangling.setdefault(fact_type, {}).setdefault(index, set()).add((target, ref))
     located: list[tuple[int, Fact, set[tuple[str, str]]]] = []
     for fact_type, by_index in dangling.items():
-        wanted = ", ".join(str(i) for i in by_index)
-        located.extend((i, f, by_index[i]) for i, f in fetch_facts(con, fact_type, f"_index IN ({wanted})"))
+        _indexes(con, "_wanted", list(by_index))
+        pointing = list(fetch_facts(con, fact_type, "_index IN (SELECT i FROM _wanted)"))
+        located.extend((i, f, by_index[i]) for i, f in pointing)
     for index, fact, missing in sorted(located, key=lambda x: x[0]):
         present = {ref: () for ref in _refs(fact) if ref not in missing}
         _check_ids([(index, fact)], problems, None, rejected_keys, known=present)
@@ -295,7 +307,7 @@ def _keep_going(con: duckdb.DuckDBPyConnection, problems: list[Problem], raws: R
         assert p.index is not None
         reasons.setdefault(p.index, []).append(f"{p.field}: {p.message}" if p.field else p.message)
     gone: dict[int, Any] = {}
-    _temp(con, "_gone", f"SELECT unnest([{', '.join(str(i) for i in reasons)}]::BIGINT[]) AS i")
+    _indexes(con, "_gone", list(reasons))
     for fact_type in FACT_TYPES:
         query = f"SELECT _index FROM {quote(fact_type)} JOIN _gone ON _index = i"
         held = [int(r[0]) for r in con.execute(query).fetchall()]
@@ -312,7 +324,7 @@ def _keep_going(con: duckdb.DuckDBPyConnection, problems: list[Problem], raws: R
         if not dropped:
             break
         every = [i for by_index in dropped.values() for i in by_index]
-        _temp(con, "_gone", f"SELECT unnest([{', '.join(str(i) for i in every)}]::BIGINT[]) AS i")
+        _indexes(con, "_gone", every)
         for fact_type, by_index in dropped.items():
             gone.update(raws(fact_type, list(by_index)))
             for index, why in by_index.items():
