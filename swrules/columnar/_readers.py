@@ -239,8 +239,9 @@ def _load_file(
         for row in batch:
             index = int(row[-1])
             raw = raw_of_row(fact_type, cols, [_plain(v) for v in row[:-1]])
-            before = len(problems)
-            if _one_fact(index, raw, problems, None) is not None or len(problems) == before:
+            fact = _one_fact(index, raw, problems, None)
+            # The loader takes it: then it is a value a column cannot hold (an integer beyond 64 bits).
+            if fact is not None and fits_columns(index, fact, problems):
                 raise internal(f"{path} row {index - offset + 1} fails a SQL check the loader does not make")
             bad_raws[index] = raw
             if isinstance(raw.get("id"), str):

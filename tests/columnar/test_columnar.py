@@ -170,6 +170,24 @@ def test_values_a_column_cannot_hold_are_problems_not_silent_changes(tmp_path: P
     assert [(p.fact_id, p.field) for p in caught.value.problems] == [("j", "population"), ("t1", "hours")]
 
 
+def test_parquet_values_beyond_the_columns_are_problems_and_any_decimal_or_integer_is_money(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    posts = pa.array([1, 2**64 - 1], type=pa.uint64())
+    organizations = _write(folder, "organization", pa.table({"id": ["o1", "o2"], "kind": ["other"] * 2,
+                                                             "professional_posts": posts}))  # fmt: skip
+    money = pa.array([Decimal("1.5")], type=pa.decimal128(38, 30))
+    _write(folder, "person", pa.table({"id": ["p1"], "role": ["other"], "monthly_salary": money,
+                                       "reference_salary": pa.array([3800], type=pa.int32())}))  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        columnar.read_parquet_folder(str(folder))
+    assert [(p.source, p.field) for p in caught.value.problems] == [(f"{organizations} row 2", "professional_posts")]
+    assert "columnar table" in caught.value.problems[0].message
+    with columnar.read_parquet_folder(str(folder), keep_going=True) as tables:
+        assert tables.to_arrow("person").to_pylist()[0]["monthly_salary"] == Decimal("1.50")
+        assert tables.to_arrow("person").to_pylist()[0]["reference_salary"] == Decimal("3800.00")
+        assert tables.counts["organization"] == 1
+
+
 # --- the calendar -----------------------------------------------------------------------------------------
 
 
