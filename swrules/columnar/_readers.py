@@ -28,6 +28,7 @@ from swrules.columnar._schema import Column, columns, quote, row_checks, sql_tex
 from swrules.columnar._tables import (
     FactTables,
     Locate,
+    Shadows,
     arrow_of_facts,
     create_tables,
     finish,
@@ -36,13 +37,14 @@ from swrules.columnar._tables import (
     internal,
     locator,
     raw_of_row,
+    shadow_of,
     table_raws,
 )
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES, Fact
 from swrules.load import _one_fact
+from swrules.sources import _read_jsonl as _jsonl_rows
 from swrules.sources import csv_folder_rows
-from swrules.sources import read_jsonl as _read_jsonl_rows
 
 __all__ = ["read_csv_folder", "read_jsonl", "read_parquet_folder"]
 
@@ -80,20 +82,19 @@ def _accepts(column: Column, got: str) -> bool:
 # --- Python-parsed inputs ----------------------------------------------------------------------------------
 
 
-def _from_rows(rows: Sequence[Any], *, keep_going: bool, locate: Locate | None) -> FactTables:
+def _from_rows(rows: Sequence[Any], *, keep_going: bool, locate: Locate) -> FactTables:
     """Validate each row with the loader's own field checks; hand the valid ones to DuckDB; check between them."""
     problems: list[Problem] = []
-    rejected_keys: set[tuple[str, str]] = set()
+    shadows: Shadows = []
     by_type: dict[str, list[tuple[int, Fact]]] = defaultdict(list)
     for index, raw in enumerate(rows):
         fact = _one_fact(index, raw, problems, None)
         if fact is None:
-            if isinstance(raw, Mapping) and isinstance(raw.get("type"), str) and isinstance(raw.get("id"), str):
-                rejected_keys.add((raw["type"], raw["id"]))
+            shadow_of(index, raw, shadows)
         elif fits_columns(index, fact, problems):
             by_type[fact.TYPE].append((index, fact))
         else:
-            rejected_keys.add((fact.TYPE, fact.id))
+            shadow_of(index, raw, shadows)
     con = duckdb.connect()
     try:
         create_tables(con)
@@ -107,25 +108,28 @@ def _from_rows(rows: Sequence[Any], *, keep_going: bool, locate: Locate | None) 
     def raws(_fact_type: str, indexes: Sequence[int]) -> Mapping[int, Any]:
         return {i: rows[i] for i in indexes}
 
-    return finish(con, problems, rejected_keys, len(rows), raws, keep_going=keep_going, locate=locate)
+    return finish(con, problems, shadows, len(rows), raws, keep_going=keep_going, locate=locate)
 
 
 def read_jsonl(path: str, *, keep_going: bool = False) -> FactTables:
-    """Facts from a JSON Lines file (one fact per line), validated as :func:`swrules.load_facts` does.
+    """Facts from a JSON Lines file (one fact per line), validated as :func:`swrules.sources.read_facts` does.
 
-    Problems name the fact's position (``facts[N]``), as the loader's do for the same facts.
+    Problems and rejects name the file and line (``facts.jsonl line 6``), as the loader's do for the same
+    file; a line that is not JSON is a problem of its own, reported (or with ``keep_going`` skipped) with the
+    others.
     """
     try:
         with open(path, "rb") as stream:
-            rows = _read_jsonl_rows(stream, source=path)
+            rows, where = _jsonl_rows(stream, path)
     except OSError as err:
         raise InputError([Problem(message=f"cannot read {path}: {err.strerror}")]) from None
-    return _from_rows(rows, keep_going=keep_going, locate=None)
+    return _from_rows(rows, keep_going=keep_going, locate=where.__getitem__)
 
 
-def read_csv_folder(folder: str, *, keep_going: bool = False) -> FactTables:
-    """Facts from a folder of CSV files (as :func:`swrules.sources.read_csv_folder`); problems name file and row."""
-    rows, where = csv_folder_rows(folder)
+def read_csv_folder(folder: str, *, keep_going: bool = False, encoding: str = "utf-8") -> FactTables:
+    """Facts from a folder of CSV files (as :func:`swrules.sources.read_csv_folder`, in ``encoding``, one of
+    :data:`swrules.sources.CSV_ENCODINGS`); problems name file and row."""
+    rows, where = csv_folder_rows(folder, encoding=encoding)
     return _from_rows(rows, keep_going=keep_going, locate=where.__getitem__)
 
 
@@ -199,11 +203,11 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, folder: str, names: list[str],
     offsets: list[int] = []
     total = 0
     row_problems: list[Problem] = []
-    rejected_keys: set[tuple[str, str]] = set()
+    shadows: Shadows = []
     bad_raws: dict[int, Any] = {}
     for fact_type, path, got, count in files:
         offsets.append(total)
-        _load_file(con, fact_type, path, got, total, row_problems, rejected_keys, bad_raws)
+        _load_file(con, fact_type, path, got, total, row_problems, shadows, bad_raws)
         total += count
     locate = locator(offsets, [p for _, p, _, _ in files], first_row=1)
 
@@ -212,7 +216,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, folder: str, names: list[str],
             return {i: bad_raws[i] for i in indexes if i in bad_raws}
         return table_raws(con, fact_type, indexes)
 
-    return finish(con, row_problems, rejected_keys, total, raws, keep_going=keep_going, locate=locate)
+    return finish(con, row_problems, shadows, total, raws, keep_going=keep_going, locate=locate)
 
 
 def _load_file(
@@ -222,7 +226,7 @@ def _load_file(
     got: Mapping[str, str],
     offset: int,
     problems: list[Problem],
-    rejected_keys: set[tuple[str, str]],
+    shadows: Shadows,
     bad_raws: dict[int, Any],
 ) -> None:
     cols = columns(fact_type)
@@ -244,8 +248,7 @@ def _load_file(
             if fact is not None and fits_columns(index, fact, problems):
                 raise internal(f"{path} row {index - offset + 1} fails a SQL check the loader does not make")
             bad_raws[index] = raw
-            if isinstance(raw.get("id"), str):
-                rejected_keys.add((fact_type, raw["id"]))
+            shadow_of(index, raw, shadows)
     # The rows that pass: cast to the table's types, defaults filled in, without leaving DuckDB.
     filled = ", ".join(_filled(fact_type, c) for c in cols)
     con.execute(f"INSERT INTO {quote(fact_type)} SELECT {filled}, _index FROM {src} WHERE {ok}")

@@ -18,16 +18,19 @@ import attrs
 import pyarrow as pa
 
 from swrules import facts as _facts
+from swrules._decimal import MAX_DIGITS, MAX_PLACES
 from swrules.facts import FACT_TYPES, TIERS
-from swrules.load import MAX_DIGITS, MAX_ID_LENGTH
+from swrules.load import MAX_ID_LENGTH
 
 __all__ = ["HOURS_SCALE", "MONEY_SQL", "Column", "columns"]
 
 #: Money: two decimal places and the MAX_DIGITS (20) digits before the point that swrules.load accepts.
 MONEY_PRECISION: Final = MAX_DIGITS + 2
 MONEY_SQL: Final = f"DECIMAL({MONEY_PRECISION},2)"
-#: Hours (a training's ``hours``): the loader accepts any decimal >= 0; a column holds 18 places.
-HOURS_SCALE: Final = 18
+#: Hours (a training's ``hours``): the loader accepts MAX_DIGITS (20) digits before the point and MAX_PLACES (20)
+#: after it; a DECIMAL holds 38 digits in all, so a column keeps the 20 before the point and 18 places.
+HOURS_SCALE: Final = 38 - MAX_DIGITS
+assert HOURS_SCALE <= MAX_PLACES
 HOURS_SQL: Final = f"DECIMAL({MAX_DIGITS + HOURS_SCALE},{HOURS_SCALE})"
 #: Integers are BIGINT: every integer field but ``population`` and ``professional_posts`` is small anyway.
 INT_MAX: Final = 2**63 - 1
@@ -117,9 +120,17 @@ def _check(a: attrs.Attribute[Any]) -> str:
     c = quote(a.name)
     kind = a.metadata["kind"]
     if kind in ("id", "ref", "text"):
-        return f"length({c}) BETWEEN 1 AND {MAX_ID_LENGTH}"
+        return f"(length({c}) BETWEEN 1 AND {MAX_ID_LENGTH} AND NOT contains({c}, chr(0)))"
     if kind == "refs":
-        return f"(list_count({c}) = len({c}) AND len(list_distinct({c})) = len({c}) AND NOT list_contains({c}, ''))"
+        # Each entry 1 to MAX_ID_LENGTH characters without a NUL, without a lambda (none in a CHECK constraint):
+        # joined by NUL, the entries hold no NUL when the NULs are the len - 1 separators, and then a run of
+        # more than MAX_ID_LENGTH characters other than NUL is an entry too long.
+        joined = f"array_to_string({c}, chr(0))"
+        return (
+            f"(list_count({c}) = len({c}) AND len(list_distinct({c})) = len({c}) AND NOT list_contains({c}, '') "
+            f"AND (len({c}) = 0 OR (length({joined}) - length(replace({joined}, chr(0), '')) = len({c}) - 1 "
+            f"AND NOT regexp_matches({joined}, '[^\\x00]{{{MAX_ID_LENGTH + 1}}}'))))"
+        )
     if kind == "bool":
         return "true"
     if kind == "enum":

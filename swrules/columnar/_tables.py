@@ -29,13 +29,17 @@ from swrules.load import (
     Rejected,
     _check_ids,
     _check_overlaps,
+    _Shadow,
+    _shadow,
     dependency_reason,
 )
 
 __all__ = ["FactTables"]
 
-#: Where the fact at an index came from (``path row N``), for inputs read from files.
+#: Where the fact at an index came from (``path row N``, ``path line N``), as the loader's ``sources`` name it.
 Locate = Callable[[int], str]
+#: What could be read of the facts with problems of their own (see ``swrules.load._shadow``), by index.
+Shadows = list[tuple[int, _Shadow]]
 #: The raw input (as the loader would see it) of the facts of one type at some indexes.
 RawLookup = Callable[[str, Sequence[int]], Mapping[int, Any]]
 
@@ -176,13 +180,49 @@ def _temp(con: duckdb.DuckDBPyConnection, name: str, query: str) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
 
 
-def check_between(con: duckdb.DuckDBPyConnection, rejected_keys: set[tuple[str, str]]) -> list[Problem]:
-    """The loader's checks between facts, in its order: histories, jurisdictions, references."""
+def _strings(con: duckdb.DuckDBPyConnection, name: str, values: Sequence[str]) -> None:
+    """A temporary table ``name`` of one column ``s``: the strings, handed over as Arrow (not as SQL text)."""
+    con.register("_incoming_strings", pa.table({"s": pa.array(values, type=pa.string())}))
+    try:
+        _temp(con, name, "SELECT s FROM _incoming_strings")
+    finally:
+        con.unregister("_incoming_strings")
+
+
+def shadow_of(index: int, raw: object, shadows: Shadows) -> None:
+    """Keep what can be read of a fact with problems, as the loader does, so its ids and references are checked."""
+    found = _shadow(raw)
+    if found is not None:
+        shadows.append((index, found))
+
+
+def check_between(con: duckdb.DuckDBPyConnection, shadows: Shadows, name: Locate) -> list[Problem]:
+    """The loader's checks between facts (``swrules.load._check_ids``): histories, jurisdictions, references.
+
+    The valid facts are in the tables; ``shadows`` are what could be read of the others: their ids count as
+    present, their windows take part in the histories and their references are checked too, as the loader's
+    do, so that every problem is found in one run. The problems come in no particular order (the caller sorts
+    them by index, stably, as the loader does).
+    """
     problems: list[Problem] = []
     problem = _problem_for(problems)
+    shadow_ids: dict[str, set[str]] = {}  # by type: the ids of shadows (present for references)
+    windowed: dict[tuple[str, str], list[tuple[int | None, Any]]] = {}  # shadows that take part in histories
+    for index, shadow in shadows:
+        if shadow.id is not None:
+            shadow_ids.setdefault(shadow.TYPE, set()).add(shadow.id)
+            if shadow.windowed:
+                windowed.setdefault((shadow.TYPE, shadow.id), []).append((index, shadow))
     # Duplicate ids and overlapping windows: per id, versions by start; one overlaps when it starts on or before
     # the furthest end of those before it (no start: since always; no end: for ever).
-    groups: list[tuple[int, list[tuple[int | None, Fact]]]] = []
+    groups: list[list[tuple[int | None, Any]]] = []
+    for fact_type in sorted({t for t, _ in windowed}):
+        ids = sorted(i for t, i in windowed if t == fact_type)
+        _strings(con, "_wanted_ids", ids)
+        by_id: dict[str, list[tuple[int | None, Any]]] = {i: list(windowed[(fact_type, i)]) for i in ids}
+        for index, fact in fetch_facts(con, fact_type, "id IN (SELECT s FROM _wanted_ids)"):
+            by_id[fact.id].append((index, fact))
+        groups.extend(v for v in by_id.values() if len(v) > 1)
     repeated = " UNION ALL ".join(
         f"SELECT {sql_text(t)} AS t WHERE (SELECT count(*) > count(DISTINCT id) FROM {quote(t)})" for t in FACT_TYPES
     )
@@ -202,31 +242,54 @@ def check_between(con: duckdb.DuckDBPyConnection, rejected_keys: set[tuple[str, 
             SELECT DISTINCT id FROM v WHERE reach IS NOT NULL AND (valid_from IS NULL OR reach >= valid_from)
             """,
         )
-        by_id: dict[str, list[tuple[int | None, Fact]]] = {}
+        valid: dict[str, list[tuple[int | None, Any]]] = {}
         for index, fact in fetch_facts(con, fact_type, "id IN (SELECT id FROM _overlapping)"):
-            by_id.setdefault(fact.id, []).append((index, fact))
-        groups.extend((min(i for i, _ in v if i is not None), v) for v in by_id.values())
-    for _, versions in sorted(groups, key=lambda g: g[0]):
-        _check_overlaps(versions, problem)
+            if (fact_type, fact.id) not in windowed:  # those are in a group with their shadows above
+                valid.setdefault(fact.id, []).append((index, fact))
+        groups.extend(valid.values())
+    for versions in groups:
+        _check_overlaps(versions, problem, name)
     # More than one jurisdiction: the loader words it (its overlaps are reported above).
     if con.execute("SELECT count(DISTINCT id) FROM jurisdiction").fetchall()[0][0] > 1:
         found: list[Problem] = []
         _check_ids(list(fetch_facts(con, "jurisdiction", "true")), found, None)
         problems.extend(p for p in found if p.field is None)
-    # Dangling references: anti-joins find the (index, field, id) that point at no valid fact.
+
+    # Dangling references: anti-joins find the (index, field, id) that point at no valid fact; an id a shadow
+    # holds is present all the same.
+    def absent(target: str, ref: str) -> bool:
+        return ref not in shadow_ids.get(target, ())
+
     dangling: dict[str, dict[int, set[tuple[str, str]]]] = {}
     for fact_type, position, index, ref in _missing_refs(con, first_only=False):
         target = columns(fact_type)[position].ref
         assert target is not None
-        dangling.setdefault(fact_type, {}).setdefault(index, set()).add((target, ref))
-    located: list[tuple[int, Fact, set[tuple[str, str]]]] = []
+        if absent(target, ref):
+            dangling.setdefault(fact_type, {}).setdefault(index, set()).add((target, ref))
     for fact_type, by_index in dangling.items():
         _indexes(con, "_wanted", list(by_index))
-        pointing = list(fetch_facts(con, fact_type, "_index IN (SELECT i FROM _wanted)"))
-        located.extend((i, f, by_index[i]) for i, f in pointing)
-    for index, fact, missing in sorted(located, key=lambda x: x[0]):
-        present = {ref: () for ref in _refs(fact) if ref not in missing}
-        _check_ids([(index, fact)], problems, None, rejected_keys, known=present)
+        for index, fact in fetch_facts(con, fact_type, "_index IN (SELECT i FROM _wanted)"):
+            missing = by_index[index]
+            present = {ref: () for ref in _refs(fact) if ref not in missing}
+            _check_ids([(index, fact)], problems, None, known=present)
+    # The shadows' references: against the tables and the shadows.
+    wanted: dict[str, set[str]] = {}
+    for _, shadow in shadows:
+        for _field, target, values in shadow.refs:
+            wanted.setdefault(target, set()).update(v for v in values if absent(target, v))
+    held: set[tuple[str, str]] = set()
+    for target, refs in sorted(wanted.items()):
+        _strings(con, "_wanted_ids", sorted(refs))
+        query = f"SELECT DISTINCT id FROM {quote(target)} WHERE id IN (SELECT s FROM _wanted_ids)"
+        held.update((target, str(r[0])) for r in con.execute(query).fetchall())
+    for index, shadow in shadows:
+        known = {
+            (target, v): ()
+            for _field, target, values in shadow.refs
+            for v in values
+            if not absent(target, v) or (target, v) in held
+        }
+        _check_ids([], problems, None, known=known, shadows=[(index, shadow)])
     return problems
 
 
@@ -274,33 +337,38 @@ def _missing_refs(con: duckdb.DuckDBPyConnection, *, first_only: bool) -> list[t
 def finish(
     con: duckdb.DuckDBPyConnection,
     row_problems: list[Problem],
-    rejected_keys: set[tuple[str, str]],
+    shadows: Shadows,
     read: int,
     raws: RawLookup,
     *,
     keep_going: bool,
-    locate: Locate | None,
+    locate: Locate,
 ) -> FactTables:
-    """Run the checks between facts; raise every problem, or with ``keep_going`` leave out what has one."""
+    """Run the checks between facts; raise every problem, or with ``keep_going`` leave out what has one.
+
+    The problems are in the loader's order: by index (the fact's position in the input), and for one fact
+    its own problems first, then its history, then the jurisdiction, then its references.
+    """
     try:
-        problems = sorted(row_problems, key=lambda p: -1 if p.index is None else p.index)
-        problems += check_between(con, rejected_keys)
+        problems = row_problems + check_between(con, shadows, locate)
+        problems.sort(key=lambda p: -1 if p.index is None else p.index)
         if not problems:
             return FactTables(con, (), read)
         if not keep_going or any(p.index is None for p in problems):
-            if locate is not None:
-                problems = [
-                    attrs.evolve(p, source=locate(p.index), index=None) if p.index is not None else p for p in problems
-                ]
+            problems = [
+                attrs.evolve(p, source=locate(p.index), index=None) if p.index is not None else p for p in problems
+            ]
             raise InputError(problems)
-        rejected = _keep_going(con, problems, raws)
+        rejected = _keep_going(con, problems, raws, locate)
     except BaseException:
         con.close()
         raise
     return FactTables(con, rejected, read)
 
 
-def _keep_going(con: duckdb.DuckDBPyConnection, problems: list[Problem], raws: RawLookup) -> tuple[Rejected, ...]:
+def _keep_going(
+    con: duckdb.DuckDBPyConnection, problems: list[Problem], raws: RawLookup, locate: Locate
+) -> tuple[Rejected, ...]:
     """Leave out every fact with a problem and, pass by pass, every fact that refers to one left out."""
     reasons: dict[int, list[str]] = {}
     for p in problems:
@@ -342,6 +410,7 @@ def _keep_going(con: duckdb.DuckDBPyConnection, problems: list[Problem], raws: R
                 fact_id=raw_id if isinstance(raw_id, str) else None,
                 raw=raw,
                 reasons=tuple(reasons[index]),
+                source=locate(index),
             )
         )
     return tuple(out)

@@ -224,17 +224,13 @@ def scratch() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def located(problems: Any, folder: Path, facts: list[dict[str, Any]]) -> Any:
-    """The loader's problems for the Parquet reference, located as ``path row N`` (the first row is row 1)."""
-    if problems[0] != "problems":
-        return problems
+def parquet_places(folder: Path, facts: list[dict[str, Any]]) -> list[str]:
+    """Where each fact of the Parquet reference is, as the loader's ``sources`` name it: ``path row N`` (the first
+    row is row 1), files by name."""
     where: list[str] = []
     for fact_type, rows in sorted(by_type(facts).items()):
         where.extend(f"{folder / (fact_type + '.parquet')} row {n}" for n in range(1, len(rows) + 1))
-    return (
-        "problems",
-        [(m, None, t, i, f, where[x]) if x is not None else (m, x, t, i, f, s) for m, x, t, i, f, s in problems[1]],
-    )
+    return where
 
 
 def compare(facts: list[dict[str, Any]], keep_going: bool, typed_only: bool, note: Any = lambda _: None) -> None:
@@ -250,7 +246,8 @@ def compare(facts: list[dict[str, Any]], keep_going: bool, typed_only: bool, not
             assert outcome(lambda: columnar.read_csv_folder(str(tmp / "csv"), keep_going=keep_going)) == expected
         if facts and write_parquet(tmp / "parquet", facts):
             reference = parquet_reference(tmp / "parquet")
-            expected = located(outcome(lambda: load_facts(reference, keep_going=keep_going)), tmp / "parquet", facts)
+            where = parquet_places(tmp / "parquet", facts)
+            expected = outcome(lambda: load_facts(reference, keep_going=keep_going, sources=where))
             got = outcome(lambda: columnar.read_parquet_folder(str(tmp / "parquet"), keep_going=keep_going))
             note(f"parquet compared: {expected[0]}")
             assert got == expected
