@@ -283,17 +283,53 @@ JURISDICTIONS = [
 ]
 
 
+# Facts with problems of their own still count: their ids are present (a reference to one is no dangling
+# reference), two of them or one and a valid fact share an id, their own references may dangle.
+SHADOWS = [
+    {"type": "person", "id": "p1", "role": "wizard"},
+    {"type": "certificate", "id": "k1", "holder": "p1", "level": "assistant", "obtained_on": "2021-01-01"},
+    {"type": "person", "id": "p2", "role": "wizard"},
+    {"type": "person", "id": "p2", "role": "other", "community": ""},
+    {"type": "post", "id": "q3", "band": "junior", "tier": 7, "holder": "nobody"},
+    {"type": "person", "id": "p3", "role": "other", "valid_from": "2021-01-01"},
+    {"type": "person", "id": "p3", "role": "wizard", "valid_from": "2021-06-01"},
+    {"type": "person", "id": "p4", "role": "other"},
+    {"type": "person", "id": "p4", "role": "wizard", "valid_from": "2021-02-30"},
+    {"type": "service_project", "id": "s1", "organization": "o1", "funds": "-1", "personnel_cost": "1.00",
+     "social_workers": ["p1", "p9"]},
+    {"type": "organization", "id": "o1", "kind": "other"},
+    {"type": "person", "id": "p5", "role": "wizard", "valid_from": "2021-01-01"},
+    {"type": "person", "id": "p5", "role": "other", "valid_from": "2021-03-01"},
+    {"type": "certificate", "id": "k2", "holder": "p9", "level": "assistant", "obtained_on": "2021-01-01"},
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("keep_going", [False, True])
-@pytest.mark.parametrize("facts", [CHAIN, JURISDICTIONS], ids=["chain", "jurisdictions"])
-def test_what_random_documents_rarely_hold(facts: list[dict[str, Any]], keep_going: bool) -> None:
-    """Chains of dependants left out pass by pass (a reference in a list, a history), several jurisdictions."""
-    compare(facts, keep_going, typed_only=True)
+@pytest.mark.parametrize(
+    ("facts", "wanted"),
+    [(CHAIN, "depends on person 'p1'"), (JURISDICTIONS, "only one jurisdiction"), (SHADOWS, "same id")],
+    ids=["chain", "jurisdictions", "shadows"],
+)
+def test_what_random_documents_rarely_hold(facts: list[dict[str, Any]], wanted: str, keep_going: bool) -> None:
+    """Chains of dependants left out pass by pass (a reference in a list, a history), several jurisdictions,
+    the ids, histories and references of facts with problems of their own."""
+    compare(facts, keep_going, typed_only=False)
     try:  # what the loader says, so that the comparison above is known to cover these paths
         said = [r for rejected in load_facts(facts, keep_going=True).rejected for r in rejected.reasons]
     except InputError as err:
         said = [p.message for p in err.problems]
-    wanted = "depends on person 'p1'" if facts is CHAIN else "only one jurisdiction"
     assert sum(wanted in r for r in said) >= 2
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_a_line_that_is_not_json_is_reported_with_the_others(tmp_path: Path, keep_going: bool) -> None:
+    path = tmp_path / "facts.jsonl"
+    lines = [json.dumps(CHAIN[0]), "{not json", json.dumps({**CHAIN[1], "role": "wizard"}), json.dumps(CHAIN[2])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = outcome(lambda: read_facts(str(path), keep_going=keep_going))
+    assert outcome(lambda: columnar.read_jsonl(str(path), keep_going=keep_going)) == expected
+    places = [r.where for r in expected[1][1]] if keep_going else [p[5] for p in expected[1]]
+    assert places == [f"{path} line {n}" for n in (1, 2, 3)]  # CHAIN's community is spoilt too
 
 
 def test_every_fact_type_has_a_column_for_every_field() -> None:
