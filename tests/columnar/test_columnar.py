@@ -257,3 +257,36 @@ def test_the_same_population_is_written_byte_for_byte(tmp_path: Path) -> None:
 
     assert digest(_population(tmp_path / "a", 300)) == digest(_population(tmp_path / "b", 300))
     assert digest(_population(tmp_path / "a", 301)) != digest(_population(tmp_path / "b", 300))
+
+
+def test_parquet_ids_with_a_nul_and_list_entries_too_long_are_refused_as_the_loader_refuses_them(
+    tmp_path: Path,
+) -> None:
+    """The SQL checks of texts and of the entries of a list of ids are the loader's (no NUL, 1 to 200 characters)."""
+    folder = tmp_path / "in"
+    person = _write(folder, "person", _persons(id=pa.array(["p1", "p\x002"])))
+    workers = pa.array([["p1"], ["p1", "x" * 201], ["p1", "a\x00b"]], type=pa.list_(pa.string()))
+    project = _write(folder, "service_project", pa.table({"id": ["s1", "s2", "s3"], "organization": ["o1"] * 3,
+                                                          "funds": pa.array([Decimal("1.00")] * 3),
+                                                          "personnel_cost": pa.array([Decimal("0.00")] * 3),
+                                                          "social_workers": workers}))  # fmt: skip
+    _write(folder, "organization", pa.table({"id": ["o1"], "kind": ["other"]}))
+    with pytest.raises(InputError) as caught:
+        columnar.read_parquet_folder(str(folder))
+    got = [(p.source, p.field, p.message) for p in caught.value.problems]
+    reference = [
+        {"type": "organization", "id": "o1", "kind": "other"},
+        {"type": "person", "id": "p1", "role": "other"},
+        {"type": "person", "id": "p\x002", "role": "other"},
+        *(
+            {"type": "service_project", "id": f"s{n}", "organization": "o1", "funds": "1.00",
+             "personnel_cost": "0.00", "social_workers": w}
+            for n, w in enumerate(workers.to_pylist(), start=1)
+        ),
+    ]  # fmt: skip
+    where = [f"{folder / 'organization.parquet'} row 1", f"{person} row 1", f"{person} row 2"]
+    where += [f"{project} row {n}" for n in (1, 2, 3)]
+    with pytest.raises(InputError) as expected:
+        swrules.load_facts(reference, sources=where)
+    assert got == [(p.source, p.field, p.message) for p in expected.value.problems]
+    assert [field for _, field, _ in got] == ["id", "social_workers", "social_workers"]
