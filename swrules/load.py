@@ -30,6 +30,7 @@ __all__ = [
     "Unreadable",
     "canonical_order",
     "check_more",
+    "dependency_reason",
     "fact_to_dict",
     "load_facts",
     "parse_json",
@@ -386,9 +387,7 @@ def _keep_going(
                 refs = value if isinstance(value, tuple) else (value,)
                 missing = [r for r in refs if r is not None and (target, r) not in present]
                 if missing:
-                    reasons.setdefault(index, []).append(
-                        f"{name}: depends on {target} {shown(missing[0])}, which was rejected"
-                    )
+                    reasons.setdefault(index, []).append(dependency_reason(name, target, missing[0]))
                     del kept[index]
                     changed = True
                     break
@@ -408,6 +407,11 @@ def _keep_going(
             )
         )
     return FactSet.of(kept.values(), rejected, read=len(data))
+
+
+def dependency_reason(field: str, target: str, ref: str) -> str:
+    """Why ``keep_going`` leaves out a fact whose ``field`` refers to a ``target`` fact that was left out."""
+    return f"{field}: depends on {target} {shown(ref)}, which was rejected"
 
 
 def _one_fact(index: int, raw: object, problems: list[Problem], source: str | None) -> Fact | None:

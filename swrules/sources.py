@@ -24,7 +24,15 @@ from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES
 from swrules.load import FactSet, Unreadable, field_name, load_facts, parse_json
 
-__all__ = ["CSV_ENCODINGS", "MAX_JSON_BYTES", "MAX_LINE_BYTES", "read_csv_folder", "read_facts", "read_jsonl"]
+__all__ = [
+    "CSV_ENCODINGS",
+    "MAX_JSON_BYTES",
+    "MAX_LINE_BYTES",
+    "csv_folder_rows",
+    "read_csv_folder",
+    "read_facts",
+    "read_jsonl",
+]
 
 #: Largest JSON document read whole (bytes); bigger inputs belong in JSON Lines.
 MAX_JSON_BYTES: Final = 128 * 1024 * 1024
@@ -146,6 +154,16 @@ def read_csv_folder(
     digits (no full-width digits, no ``_``); a column named twice is refused. Every other
     problem names the file, the row (the header is row 1) and the column.
     """
+    rows, where = csv_folder_rows(folder, encoding=encoding)
+    return load_facts(timed(rows, budget), keep_going=keep_going, sources=where)
+
+
+def csv_folder_rows(folder: str, *, encoding: str = "utf-8") -> tuple[list[dict[str, object]], list[str]]:
+    """The rows of a CSV folder as the JSON loader takes them, and where each was (``path row N``).
+
+    Problems with the folder, a file (its encoding, its lines) or a row's shape raise :class:`InputError`;
+    the facts themselves are not validated here (see :func:`read_csv_folder`).
+    """
     encoding = csv_encoding(encoding)
     names = sorted(n for n in os.listdir(folder) if n.endswith(".csv"))
     unknown = [n for n in names if n[:-4] not in FACT_TYPES]
@@ -194,7 +212,7 @@ def read_csv_folder(
             problems.append(Problem(message=f"cannot be read as CSV: {err}", source=path))
     if problems:
         raise InputError(problems)
-    return load_facts(timed(rows, budget), keep_going=keep_going, sources=where)
+    return rows, where
 
 
 _INT_TEXT: Final = re.compile(r"-?[0-9]+", re.ASCII)
