@@ -40,7 +40,7 @@ def _cell(tid: str, row: int, name: str, tname: str, v: Any) -> tuple[Any, str]:
     """A cell of an output column of type ``tname`` as the rules see it, or what is wrong with it."""
     where = f"table {tid!r} row {row}: {name} {v!r}"
     if tname in ("money", "decimal"):
-        return (Decimal(v), "") if _is_number(v) else (v, f"{where} is not a number (such as \"200.00\")")
+        return (Decimal(v), "") if _is_number(v) else (v, f'{where} is not a number (such as "200.00")')
     if tname == "integer":
         ok = isinstance(v, int) and not isinstance(v, bool)
         return v, "" if ok else f"{where} is not a whole number"
