@@ -44,7 +44,7 @@ from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
 from swrules.session import Session, Update
 from swrules.settlement import Payment, Settlement, settle
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT_ENGINE",
