@@ -67,6 +67,20 @@ class Rejected:
     reasons: tuple[str, ...]
     source: str | None = None
 
+    @classmethod
+    def of(cls, index: int, raw: Any, reasons: Sequence[str], source: str | None) -> Rejected:
+        """The reject of the input entry ``raw`` (a mapping, a typed fact or anything else) at ``index``."""
+        fact_type = raw.get("type") if isinstance(raw, Mapping) else getattr(raw, "TYPE", None)
+        fact_id = raw.get("id") if isinstance(raw, Mapping) else getattr(raw, "id", None)
+        return cls(
+            index=index,
+            fact_type=fact_type if isinstance(fact_type, str) else None,
+            fact_id=fact_id if isinstance(fact_id, str) else None,
+            raw=raw,
+            reasons=tuple(reasons),
+            source=source,
+        )
+
     @property
     def where(self) -> str:
         """The file and line or row, or ``facts[i]``."""
@@ -391,21 +405,10 @@ def _keep_going(
                     del kept[index]
                     changed = True
                     break
-    rejected = []
-    for index in sorted(reasons):
-        raw = data[index]
-        fact_type = raw.get("type") if isinstance(raw, Mapping) else getattr(raw, "TYPE", None)
-        fact_id = raw.get("id") if isinstance(raw, Mapping) else getattr(raw, "id", None)
-        rejected.append(
-            Rejected(
-                index=index,
-                fact_type=fact_type if isinstance(fact_type, str) else None,
-                fact_id=fact_id if isinstance(fact_id, str) else None,
-                raw=raw,
-                reasons=tuple(reasons[index]),
-                source=None if sources is None else sources[index],
-            )
-        )
+    rejected = [
+        Rejected.of(index, data[index], reasons[index], None if sources is None else sources[index])
+        for index in sorted(reasons)
+    ]
     return FactSet.of(kept.values(), rejected, read=len(data))
 
 

@@ -401,18 +401,7 @@ def _keep_going(
     out = []
     for index in sorted(reasons):
         raw = gone.get(index, raws("", [index]).get(index))
-        raw_type = raw.get("type") if isinstance(raw, Mapping) else None
-        raw_id = raw.get("id") if isinstance(raw, Mapping) else None
-        out.append(
-            Rejected(
-                index=index,
-                fact_type=raw_type if isinstance(raw_type, str) else None,
-                fact_id=raw_id if isinstance(raw_id, str) else None,
-                raw=raw,
-                reasons=tuple(reasons[index]),
-                source=locate(index),
-            )
-        )
+        out.append(Rejected.of(index, raw, reasons[index], locate(index)))
     return tuple(out)
 
 

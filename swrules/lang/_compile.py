@@ -447,15 +447,9 @@ class _Compiler:
             seen.add(name)
             ftype = known.get(name)
             try:
-                if (
-                    isinstance(ftype, type)
-                    and issubclass(ftype, enum.Enum)
-                    and isinstance(value, lark.Tree)
-                    and value.data == "string"
-                ):
-                    literal = _unquote(str(value.children[0]))
-                    self.check_literal(value, ftype, literal)
-                    compiled.append((name, _constant(ftype(literal)), None))
+                member = self.enum_literal(value, ftype)
+                if member is not None:
+                    compiled.append((name, _constant(member), None))
                     continue
                 fn, vtype = self.expr(value)
             except _Failed:
@@ -689,17 +683,23 @@ class _Compiler:
 
     def side(self, node: Any, other: Any) -> tuple[Fn, Any]:
         """An operand of a comparison; a text literal against an enum becomes the enum's member (checked)."""
-        if (
-            isinstance(other, type)
-            and issubclass(other, enum.Enum)
+        m = self.enum_literal(node, other)
+        if m is not None:
+            return (lambda s: m), other
+        return self.expr(node)
+
+    def enum_literal(self, node: Any, ftype: Any) -> enum.Enum | None:
+        """A text literal where an enum is expected, as the enum's member (checked); None for anything else."""
+        if not (
+            isinstance(ftype, type)
+            and issubclass(ftype, enum.Enum)
             and isinstance(node, lark.Tree)
             and node.data == "string"
         ):
-            literal = _unquote(str(node.children[0]))
-            self.check_literal(node, other, literal)
-            m = other(literal)
-            return (lambda s: m), other
-        return self.expr(node)
+            return None
+        literal = _unquote(str(node.children[0]))
+        self.check_literal(node, ftype, literal)
+        return ftype(literal)
 
     def x_compare(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
         left, op_tok, right = node.children

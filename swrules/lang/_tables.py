@@ -152,16 +152,6 @@ def load_table(raw: Mapping[str, Any]) -> tuple[Table | None, list[str]]:
     for i, row in enumerate(rows_raw):
         extra = set(row) - columns - in_every_row
         missing = columns - set(row) - in_no_row
-        if in_no_row or in_every_row:
-            if extra or missing:
-                problems.append(
-                    f"table {tid!r} row {i + 1}: "
-                    + "; ".join(
-                        ([f"unknown column(s) {', '.join(sorted(extra))}"] if extra else [])
-                        + ([f"missing column(s) {', '.join(sorted(missing))}"] if missing else [])
-                    )
-                )
-            continue
         if extra or missing:
             problems.append(
                 f"table {tid!r} row {i + 1}: "
@@ -170,7 +160,8 @@ def load_table(raw: Mapping[str, Any]) -> tuple[Table | None, list[str]]:
                     + ([f"missing column(s) {', '.join(sorted(missing))}"] if missing else [])
                 )
             )
-            continue
+        if extra or missing or in_no_row or in_every_row:
+            continue  # a table whose columns are misnamed is not read further (one problem, not one per row)
         conditions: list[Any] = []
         for name, t in zip(names, types, strict=True):
             v = row[name]
