@@ -15,7 +15,7 @@ import enum
 import operator
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, TypeAlias
@@ -33,6 +33,7 @@ __all__ = [
     "CompiledPattern",
     "Reader",
     "compile_pattern",
+    "compile_tests",
     "field_value",
     "reader",
 ]
@@ -201,13 +202,128 @@ _ORDER: Final[dict[Op, Callable[[Any, Any], Any]]] = {
 
 def compile_check(type_: str, test: Test, alias_types: Mapping[str, str]) -> Check:
     """``test`` on objects of ``type_`` as a closure; joins read the types of earlier aliases."""
-    get = reader(type_, test.field)
     operand = test.operand
     if isinstance(operand, Lit):
-        return _lit_check(get, test.op, operand.value)
+        window = _window_check(test.field, test.op, operand.value)
+        if window is not None:
+            return window
+        return _lit_check(reader(type_, test.field), test.op, operand.value)
     if isinstance(operand, Ref):
+        get = reader(type_, test.field)
         return _ref_check(get, test.op, operand.alias, reader(alias_types[operand.alias], operand.field))
     raise AssertionError("parameters are resolved before matching")  # pragma: no cover
+
+
+def _day(value: Any) -> date | None:
+    """The date a literal names, when it is a date written as ISO (whose text orders as the date does)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if day.isoformat() == value else None
+
+
+def _window_check(field: str, op: Op, value: Any) -> Check | None:
+    """A window end compared with a day, without writing the end as text (the usual snapshot test).
+
+    The text of a date orders as the date does, so a ``date`` is compared as one; an open end compares as its far
+    date did, once, here; anything else (a datetime) is read as :func:`field_value` reads it.
+    """
+    open_value = _OPEN.get(field)
+    day = _day(value)
+    if open_value is None or day is None or op not in _ORDER:
+        return None
+    compare = _ORDER[op]
+    when_open = bool(compare(open_value, value))
+    get = operator.attrgetter(field)
+
+    def within(obj: Any, bound: Mapping[str, Any]) -> bool:
+        end = get(obj)
+        if end is None:
+            return when_open
+        if end.__class__ is date:
+            return bool(compare(end, day))
+        return bool(compare(end.isoformat(), value))
+
+    return within
+
+
+def _in_force(day: date, text: str) -> Check:
+    """``valid_from <= day <= valid_until`` in one closure (the two tests every snapshot pattern gets)."""
+
+    def check(obj: Any, bound: Mapping[str, Any]) -> bool:
+        start = obj.valid_from
+        if start is not None:
+            if start.__class__ is date:
+                if start > day:
+                    return False
+            elif start.isoformat() > text:
+                return False
+        end = obj.valid_until
+        if end is None:
+            return True
+        if end.__class__ is date:
+            return bool(end >= day)
+        return bool(end.isoformat() >= text)
+
+    return check
+
+
+def _is_window_end(test: Test, field: str, op: Op) -> date | None:
+    if test.field == field and test.op is op and isinstance(test.operand, Lit):
+        return _day(test.operand.value)
+    return None
+
+
+def compile_tests(type_: str, tests: Sequence[Test], alias_types: Mapping[str, str]) -> Check | None:
+    """Every test of ``tests`` as one closure, true when all hold (None for no tests: everything passes).
+
+    Tests run in their order and stop at the first that fails, as ``all`` would; a window's two ends compared
+    with the same day become one test.
+    """
+    checks: list[Check] = []
+    i = 0
+    while i < len(tests):
+        test = tests[i]
+        if i + 1 < len(tests) and _has_field(type_, "valid_from") and _has_field(type_, "valid_until"):
+            start = _is_window_end(test, "valid_from", Op.LE)
+            end = _is_window_end(tests[i + 1], "valid_until", Op.GE)
+            if start is not None and start == end:
+                checks.append(_in_force(start, start.isoformat()))
+                i += 2
+                continue
+        checks.append(compile_check(type_, test, alias_types))
+        i += 1
+    return _all_of(checks)
+
+
+def _has_field(type_: str, field: str) -> bool:
+    cls = _CLASSES.get(type_)
+    return cls is not None and attrs.has(cls) and field in attrs.fields_dict(cls)
+
+
+def _all_of(checks: Sequence[Check]) -> Check | None:
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda obj, bound: first(obj, bound) and second(obj, bound)
+    if len(checks) == 3:
+        first, second, third = checks
+        return lambda obj, bound: first(obj, bound) and second(obj, bound) and third(obj, bound)
+    every = tuple(checks)
+
+    def check(obj: Any, bound: Mapping[str, Any]) -> bool:
+        for one in every:
+            if not one(obj, bound):
+                return False
+        return True
+
+    return check
 
 
 @attrs.frozen
@@ -217,8 +333,9 @@ class CompiledPattern:
     ``key`` is the field of the first equality test, looked up in an index of
     the type on that field; ``probe`` gives the value to look up (a literal, or
     a field of a fact bound earlier). Without an equality test every object of
-    the type is a candidate. ``checks`` are all the pattern's tests (the
-    looked-up one included, which costs little and keeps the semantics plain).
+    the type is a candidate. ``checks`` are all the pattern's tests, one closure
+    each; ``every`` is all of them as one closure (None: no tests), ``rest`` all
+    but the one the index answers (for candidates looked up by ``key``).
     """
 
     alias: str
@@ -226,22 +343,27 @@ class CompiledPattern:
     key: str | None
     probe: Callable[[Mapping[str, Any]], Any] | None
     checks: tuple[Check, ...]
+    every: Check | None = None
+    rest: Check | None = None
 
 
 def compile_pattern(pattern: Match, alias_types: Mapping[str, str]) -> CompiledPattern:
     key: str | None = None
     probe: Callable[[Mapping[str, Any]], Any] | None = None
-    for t in pattern.where:
+    answered: int | None = None
+    for i, t in enumerate(pattern.where):
         if t.op is not Op.EQ:
             continue
         operand = t.operand
         if isinstance(operand, Lit):
             value = operand.value
-            key, probe = t.field, (lambda bound, value=value: value)
+            key, probe, answered = t.field, (lambda bound, value=value: value), i
             break
         if isinstance(operand, Ref):
             other, alias = reader(alias_types[operand.alias], operand.field), operand.alias
-            key, probe = t.field, (lambda bound, other=other, alias=alias: other(bound[alias]))
+            key, probe, answered = t.field, (lambda bound, other=other, alias=alias: other(bound[alias])), i
             break
     checks = tuple(compile_check(pattern.type, t, alias_types) for t in pattern.where)
-    return CompiledPattern(pattern.alias, pattern.type, key, probe, checks)
+    every = compile_tests(pattern.type, pattern.where, alias_types)
+    rest = compile_tests(pattern.type, [t for i, t in enumerate(pattern.where) if i != answered], alias_types)
+    return CompiledPattern(pattern.alias, pattern.type, key, probe, checks, every, rest)

@@ -16,7 +16,7 @@ It needs no durable-rules, so it runs where durable cannot (Python 3.13+).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from swrules.ir import Lit, Match, Op, Ref
@@ -100,7 +100,7 @@ class _Batch:
 
     def _combos(
         self, patterns: tuple[CompiledPattern, ...], delta: Mapping[str, list[Obj]] | None, new: set[int] | None
-    ) -> Iterator[tuple[Obj, ...]]:
+    ) -> Iterable[tuple[Obj, ...]]:
         """Combinations passing every pattern; after the first round, only those using something new."""
         first = patterns[0]
         if delta is not None and all(p.type not in delta for p in patterns[1:]):
@@ -108,26 +108,21 @@ class _Batch:
             new = None
         else:
             pool = self.full[first.type]
-        checks = first.checks
+        test = first.every
         if len(patterns) == 1:
-            if not checks:
-                for obj in pool:
-                    yield (obj,)
-            elif len(checks) == 1:
-                check = checks[0]
-                for obj in pool:
-                    if check(obj, _NOTHING):
-                        yield (obj,)
-            else:
-                for obj in pool:
-                    if all(check(obj, _NOTHING) for check in checks):
-                        yield (obj,)
-            return
+            if test is None:
+                return [(obj,) for obj in pool]
+            return [(obj,) for obj in pool if test(obj, _NOTHING)]
+        return self._joined(patterns, pool if test is None else [o for o in pool if test(o, _NOTHING)], new)
+
+    def _joined(
+        self, patterns: tuple[CompiledPattern, ...], pool: list[Obj], new: set[int] | None
+    ) -> Iterator[tuple[Obj, ...]]:
         bound: dict[str, Obj] = {}
+        alias = patterns[0].alias
         for obj in pool:
-            if all(check(obj, _NOTHING) for check in checks):
-                bound[first.alias] = obj
-                yield from self._extend(patterns, 1, bound, (obj,), new is None or id(obj) in new, new)
+            bound[alias] = obj
+            yield from self._extend(patterns, 1, bound, (obj,), new is None or id(obj) in new, new)
 
     def _extend(
         self,
@@ -141,19 +136,25 @@ class _Batch:
         pattern = patterns[i]
         if pattern.key is not None and pattern.probe is not None:
             pool = self._lookup(pattern.type, pattern.key, pattern.probe(bound))
+            test = pattern.rest
         else:
             pool = self.full[pattern.type]
-        last = i == len(patterns) - 1
-        checks = pattern.checks
-        for obj in pool:
-            if all(check(obj, bound) for check in checks):
-                now_new = has_new or (new is not None and id(obj) in new)
-                if last:
-                    if now_new:
+            test = pattern.every
+        if test is not None:
+            pool = [obj for obj in pool if test(obj, bound)]
+        if i == len(patterns) - 1:
+            if has_new:
+                for obj in pool:
+                    yield (*combo, obj)
+            elif new is not None:
+                for obj in pool:
+                    if id(obj) in new:
                         yield (*combo, obj)
-                else:
-                    bound[pattern.alias] = obj
-                    yield from self._extend(patterns, i + 1, bound, (*combo, obj), now_new, new)
+            return
+        for obj in pool:
+            bound[pattern.alias] = obj
+            now_new = has_new or (new is not None and id(obj) in new)
+            yield from self._extend(patterns, i + 1, bound, (*combo, obj), now_new, new)
         bound.pop(pattern.alias, None)
 
 
