@@ -112,6 +112,8 @@ class _Watch:
 class IncrementalRun(Run):
     """A program's derivations over a changing set of facts."""
 
+    grouped = False  # the store changes within a stratum: collections are looked up as they are now
+
     def __init__(self, program: Program, backend: Backend) -> None:
         super().__init__(program, FactSet.of(()), backend)
         self._all: dict[str, Obj] = {}
@@ -145,6 +147,11 @@ class IncrementalRun(Run):
     def of_type(self, type_: str) -> list[Obj]:
         """Every fact or item of a type held now, in key order."""
         return list(self._typed[type_].values) if type_ in self._typed else []
+
+    @property
+    def keyed(self) -> Mapping[str, Item]:
+        """Every item held now by key."""
+        return {key: obj for key, obj in self._all.items() if isinstance(obj, _ITEM_CLASSES)}  # type: ignore[misc]
 
     def items_now(self) -> list[Item]:
         """Every item derived from the facts held now."""

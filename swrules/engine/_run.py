@@ -32,7 +32,7 @@ from swrules.ir import Collect, Lit, Op, Ref, Test
 from swrules.items import Finding, Item
 from swrules.load import FactSet
 
-from ._match import Check, compile_check, field_value, reader
+from ._match import Check, Reader, compile_check, compile_tests, field_value, reader
 from ._program import PARTITIONS, BoundRule, Program
 
 __all__ = [
@@ -59,6 +59,7 @@ def key_of(obj: Obj) -> str:
 _FACT_CLASSES: tuple[type[Fact], ...] = tuple(FACT_TYPES.values())
 
 _BY_ID = operator.attrgetter("id")
+_BY_KEY = operator.attrgetter("key")  # an item's key (what key_of gives for an item)
 
 
 def partition_of(obj: Obj) -> str:
@@ -216,6 +217,9 @@ def passes(obj: Obj, tests: Iterable[Test], bound: Mapping[str, Obj]) -> bool:
     return all(_compare(t.op, field_value(obj, t.field), operand_value(t, bound)) for t in tests)
 
 
+#: A collection of one rule for one match, in key order.
+Collector: TypeAlias = Callable[[Mapping[str, Obj]], tuple[Obj, ...]]
+
 #: Called as a run goes: (stratum, number of strata, steps done, steps in the stratum).
 Progress: TypeAlias = Callable[[int, int, int, int], None]
 
@@ -255,6 +259,8 @@ class _CompiledCollect:
     ref_fields: tuple[str, ...]  # the collected type's fields the refs are compared with, in order
     exact: bool  # every ref is compared for equality: a collected object's own fields name the collection
     all_checks: tuple[Check, ...]
+    literal: Check | None = None  # every test against a literal, as one closure (None: there is none)
+    own_reads: tuple[Reader, ...] = ()  # the collected type's fields named by ``ref_fields``, read
 
 
 def _compile_collect(c: Collect, alias_types: Mapping[str, str]) -> _CompiledCollect:
@@ -295,6 +301,8 @@ def _compile_collect(c: Collect, alias_types: Mapping[str, str]) -> _CompiledCol
         ref_fields=tuple(t.field for t in with_refs),
         exact=all(t.op is Op.EQ for t in with_refs),
         all_checks=all_checks,
+        literal=compile_tests(c.type, [t for t in c.where if not isinstance(t.operand, Ref)], alias_types),
+        own_reads=tuple(reader(c.type, t.field) for t in with_refs),
     )
 
 
@@ -318,7 +326,14 @@ class _Plan:
 
 
 class Run:
-    """One evaluation of one program over one fact set."""
+    """One evaluation of one program over one fact set.
+
+    Within a stratum the types that collections read are complete, so a batch run sorts each collection's
+    candidates into groups once, by the fields its joins compare (``grouped``); a run kept up to date as facts
+    change (:class:`~swrules.engine.IncrementalRun`) looks each collection up afresh instead.
+    """
+
+    grouped = True
 
     def __init__(
         self,
@@ -345,6 +360,8 @@ class Run:
         self._consumed: frozenset[str] = frozenset()
         self._plans: dict[int, _Plan] = {}
         self._shared: dict[tuple[Any, ...], tuple[Obj, ...]] = {}
+        self._groups: dict[int, dict[Any, tuple[Obj, ...]] | None] = {}
+        self._collectors: dict[int, tuple[tuple[str, Collector], ...]] = {}
         for fact in facts:
             self._by_type[fact.TYPE].append(fact)
 
@@ -365,6 +382,11 @@ class Run:
         return Objects(self.facts, self._items_by_key)
 
     @property
+    def keyed(self) -> Mapping[str, Item]:
+        """Every item derived so far by key, in the order derived (as :attr:`items`)."""
+        return self._items_by_key
+
+    @property
     def derivations(self) -> Mapping[str, Derivation]:
         """How each derived item came to be, by key."""
         return Derivations(self._why)
@@ -379,12 +401,14 @@ class Run:
         self._index.clear()
         self._sorted.clear()
         self._shared.clear()
+        self._groups.clear()
+        self._collectors.clear()
 
     def _sorted_of(self, type_: str) -> list[Obj]:
         found = self._sorted.get(type_)
         if found is None:
             # A fact's key is its type and id, so facts of one type sort by id alone, at C speed.
-            order = _BY_ID if type_ in FACT_TYPES else key_of
+            order = _BY_ID if type_ in FACT_TYPES else _BY_KEY
             found = self._sorted[type_] = sorted(self._by_type.get(type_, ()), key=order)
         return found
 
@@ -460,13 +484,16 @@ class Run:
         """Run one rule on each match (objects in pattern order); store and return the new items.
 
         The batch backend hands a rule all its matches at once: everything that does not change from one
-        firing to the next is looked up once, outside the loop.
+        firing to the next is looked up once, outside the loop, and what :func:`derive_items` and
+        :func:`stamped` do for one firing is written out here.
         """
         plan = self._plans.get(rule.index) or self._plan(rule)
-        aliases, emits, collects = plan.aliases, plan.emits, plan.collects
+        aliases, emits = plan.aliases, plan.emits
         single = aliases[0] if len(aliases) == 1 else None
+        collectors = self._collectors_of(rule, plan) if plan.collects else None
+        only = collectors[0] if collectors is not None and len(collectors) == 1 else None
         ruleset, frame, params = self.program.ruleset, self.program.frame, rule.params
-        rule_id = rule.id
+        rule_id, clause, derive = rule.id, rule.clause, rule.definition.derive
         deadline, clock = self.deadline, self.clock
         known_why, by_key, by_type, items = self._why, self._items_by_key, self._by_type, self.items
         out: list[Item] = []
@@ -474,6 +501,7 @@ class Run:
         # what is kept afterwards (the matched objects, the collections) is kept by value.
         bound: dict[str, Obj] = {}
         ctx = Context(ruleset, rule_id, frame, bound, _NONE, params, rule.deadline)
+        collected: Mapping[str, tuple[Obj, ...]]
         for objs in matches:
             if deadline is not None and clock() > deadline:
                 raise EvaluationTimeout(self.timeout or 0.0)
@@ -481,17 +509,44 @@ class Run:
                 bound[single] = objs[0]
             else:
                 bound.update(zip(aliases, objs, strict=True))
-            collected = self._collect_all(plan, bound) if collects else _NONE
+            if only is not None:
+                collected = {only[0]: only[1](bound)}
+            elif collectors is not None:
+                collected = {alias: collect(bound) for alias, collect in collectors}
+            else:
+                collected = _NONE
             ctx.rebind(collected)
-            produced = derive_items(rule, ctx, objs)
-            if not produced:
+            ctx.judged = ""
+            try:
+                produced = derive(ctx)
+                if produced.__class__ is list:  # made before it was handed back: one note for all
+                    derived: list[Item] = produced
+                    notes = None
+                    note = ctx.judged
+                else:  # yielded one by one: each with the note current when it came
+                    derived, notes = [], []
+                    for item in produced:
+                        derived.append(item)
+                        notes.append(ctx.judged)
+            except Exception as err:  # a bug in a rule must fail the evaluation, naming the rule
+                raise _failed(rule, objs, err) from err
+            if not derived:
                 continue
-            whys: dict[str, Why] = {}
-            for item, judged in produced:
-                why = whys.get(judged)
-                if why is None:
-                    why = whys[judged] = (rule, objs, collected, judged)
-                item = stamped(item, rule, emits, objs)
+            why: Why = (rule, objs, collected, note) if notes is None else (rule, objs, collected, notes[0])
+            for n, item in enumerate(derived):
+                if notes is not None and notes[n] != why[3]:
+                    why = (rule, objs, collected, notes[n])
+                if item.TYPE not in emits:
+                    raise RuleFailedError(rule_id, [key_of(o) for o in objs], _undeclared(item))
+                if item.rule or item.clause:  # an item that already names a rule is someone else's: copy it
+                    item = attrs.evolve(item, rule=rule_id, clause=clause)
+                else:
+                    _set(item, "rule", rule_id)
+                    _set(item, "clause", clause)
+                if isinstance(item, Finding):
+                    _set(item, "severity", rule.severity)
+                    _set(item, "deadline", rule.deadline)
+                    _set(item, "deadline_status", rule.deadline_status)
                 key = item.key
                 known = known_why.get(key)
                 if known is not None:
@@ -507,34 +562,107 @@ class Run:
                 out.append(item)
         return out
 
+    def _collectors_of(self, rule: BoundRule, plan: _Plan) -> tuple[tuple[str, Collector], ...]:
+        """For each collection of ``rule`` by alias, a function giving it for a match (made once a stratum)."""
+        found = self._collectors.get(rule.index)
+        if found is None:
+            found = self._collectors[rule.index] = tuple(
+                (alias, self._collector(c, share)) for alias, c, share in plan.collects
+            )
+        return found
+
+    def _collector(self, c: _CompiledCollect, share: bool) -> Collector:
+        compute = self._collect
+        groups = self._groups_of(c) if self.grouped and c.exact else None
+        if groups is None:
+            if share:
+                return lambda bound: self._collect_shared(c, bound)
+            return lambda bound: compute(c, bound)
+        refs = c.refs
+        if not refs:
+            everything = groups.get((), ())
+            return lambda bound: everything
+        if len(refs) == 1:
+            (ref,) = refs
+
+            def by_one(bound: Mapping[str, Obj]) -> tuple[Obj, ...]:
+                try:
+                    return groups.get(ref(bound), ())
+                except TypeError:  # a joined value that cannot be a key equals no field value a group has
+                    return compute(c, bound)
+
+            return by_one
+
+        def by_many(bound: Mapping[str, Obj]) -> tuple[Obj, ...]:
+            try:
+                return groups.get(tuple([read(bound) for read in refs]), ())
+            except TypeError:
+                return compute(c, bound)
+
+        return by_many
+
+    def _groups_of(self, c: _CompiledCollect) -> dict[Any, tuple[Obj, ...]] | None:
+        """The candidates of ``c`` passing its literal tests, in key order, by the values of its joined fields.
+
+        None where some such value cannot be a key (or is unequal to itself): that collection is looked up per
+        match instead.
+        """
+        if c.shape in self._groups:
+            return self._groups[c.shape]
+        literal, reads = c.literal, c.own_reads
+        candidates = self._sorted_of(c.type)
+        if literal is not None:
+            candidates = [obj for obj in candidates if literal(obj, _NONE)]
+        groups: dict[Any, tuple[Obj, ...]] | None
+        if not reads:
+            groups = {(): tuple(candidates)}
+        else:
+            lists: dict[Any, list[Obj]] = {}
+            read = reads[0] if len(reads) == 1 else lambda obj: tuple([each(obj) for each in reads])
+            try:
+                for obj in candidates:
+                    key = read(obj)
+                    if key != key or (key.__class__ is tuple and any(v != v for v in key)):
+                        raise TypeError(key)
+                    bucket = lists.get(key)
+                    if bucket is None:
+                        lists[key] = [obj]
+                    else:
+                        bucket.append(obj)
+            except TypeError:
+                groups = None
+            else:
+                groups = {key: tuple(objs) for key, objs in lists.items()}
+        self._groups[c.shape] = groups
+        return groups
+
     def collect(self, rule: BoundRule, bound: Mapping[str, Obj]) -> Mapping[str, tuple[Obj, ...]]:
         """Every collection of ``rule`` for this match by alias, each in key order."""
         plan = self._plans.get(rule.index) or self._plan(rule)
         return self._collect_all(plan, bound) if plan.collects else _NONE
 
     def _collect_all(self, plan: _Plan, bound: Mapping[str, Obj]) -> dict[str, tuple[Obj, ...]]:
-        out = {}
-        shared = self._shared
-        for alias, c, share in plan.collects:
-            if not share:
-                out[alias] = self._collect(c, bound)
-                continue
-            refs = c.refs
-            if not refs:
-                key: tuple[Any, ...] = (c.shape,)
-            elif len(refs) == 1:
-                key = (c.shape, refs[0](bound))
-            else:
-                key = (c.shape, *(read(bound) for read in refs))
-            try:
-                found = shared.get(key)
-            except TypeError:  # a joined value that cannot be a key: compute, do not share
-                found = self._collect(c, bound)
-            else:
-                if found is None:
-                    found = shared[key] = self._collect(c, bound)
-            out[alias] = found
-        return out
+        return {
+            alias: self._collect_shared(c, bound) if share else self._collect(c, bound)
+            for alias, c, share in plan.collects
+        }
+
+    def _collect_shared(self, c: _CompiledCollect, bound: Mapping[str, Obj]) -> tuple[Obj, ...]:
+        """``c`` for this match, computed once for every rule of the stratum collecting the same."""
+        refs = c.refs
+        if not refs:
+            key: tuple[Any, ...] = (c.shape,)
+        elif len(refs) == 1:
+            key = (c.shape, refs[0](bound))
+        else:
+            key = (c.shape, *(read(bound) for read in refs))
+        try:
+            found = self._shared.get(key)
+        except TypeError:  # a joined value that cannot be a key: compute, do not share
+            return self._collect(c, bound)
+        if found is None:
+            found = self._shared[key] = self._collect(c, bound)
+        return found
 
     def _collect(self, c: _CompiledCollect, bound: Mapping[str, Obj]) -> tuple[Obj, ...]:
         candidates: Iterable[Obj]
@@ -569,9 +697,17 @@ def derive_items(rule: BoundRule, ctx: Context, objs: tuple[Obj, ...]) -> list[t
         for item in rule.definition.derive(ctx):
             out.append((item, ctx.judged))
     except Exception as err:  # a bug in a rule must fail the evaluation, naming the rule
-        cause = str(err) if isinstance(err, SwrulesError) else f"{type(err).__name__}: {err}"
-        raise RuleFailedError(rule.id, [key_of(o) for o in objs], cause) from err
+        raise _failed(rule, objs, err) from err
     return out
+
+
+def _failed(rule: BoundRule, objs: tuple[Obj, ...], err: Exception) -> RuleFailedError:
+    cause = str(err) if isinstance(err, SwrulesError) else f"{type(err).__name__}: {err}"
+    return RuleFailedError(rule.id, [key_of(o) for o in objs], cause)
+
+
+def _undeclared(item: Item) -> str:
+    return f"derived a {item.TYPE}, which it does not declare"
 
 
 def stamped(item: Item, rule: BoundRule, emits: frozenset[str], objs: tuple[Obj, ...]) -> Item:
@@ -580,7 +716,7 @@ def stamped(item: Item, rule: BoundRule, emits: frozenset[str], objs: tuple[Obj,
     A finding also gets the rule's severity and deadline, and where the deadline lies from the period.
     """
     if item.TYPE not in emits:
-        raise RuleFailedError(rule.id, [key_of(o) for o in objs], f"derived a {item.TYPE}, which it does not declare")
+        raise RuleFailedError(rule.id, [key_of(o) for o in objs], _undeclared(item))
     # A derive function returns new items: stamping its rule and clause in place is safe, and spares a copy per
     # item (evolve was a fifth of a batch run's time).
     if item.rule or item.clause:  # an item that already names a rule is someone else's: copy it
