@@ -49,3 +49,46 @@ def test_the_collector_is_given_back_when_an_evaluation_fails() -> None:
     with pytest.raises(ZeroDivisionError), collector_paused():
         raise ZeroDivisionError
     assert gc.isenabled()
+
+
+def test_what_a_batch_made_is_not_walked_when_the_collector_resumes() -> None:
+    gc.collect()
+    started: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with collector_paused():
+            made = [[n] for n in range(5000)]  # far past the threshold of a collection of the young objects
+        more = [[n] for n in range(gc.get_threshold()[0] // 2)]
+    finally:
+        gc.callbacks.remove(seen)
+    assert started == []  # handed to the oldest generation: no collection walked them on resuming
+    assert gc.get_freeze_count() == 0
+    assert made[-1] == [4999] and len(more) == gc.get_threshold()[0] // 2
+
+
+def test_garbage_cycles_made_during_a_pause_are_still_collected() -> None:
+    gc.collect()
+    with collector_paused():
+        ring: list[object] = []
+        ring.append(ring)
+        watched = id(ring)
+        del ring
+    gc.collect()
+    assert all(id(o) != watched for o in gc.get_objects())
+
+
+def test_objects_the_application_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            _ = [[n] for n in range(100)]
+        assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
