@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import TextIO
+from typing import Final, TextIO
 
 __all__ = ["dump", "dumps"]
 
@@ -49,6 +49,30 @@ def dumps(value: object, *, indent: int | None = 2) -> str:
     return "".join(parts)
 
 
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"cannot write {value} as JSON")
+    return format(value, "f")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _null(value: None) -> str:
+    return "null"
+
+
+#: The text of a scalar of exactly these classes (a subclass takes the longer way through ``_scalar``).
+_EXACT: Final[dict[type, Callable[..., str]]] = {
+    str: _encode_str,
+    type(None): _null,
+    bool: _bool,
+    int: int.__repr__,
+    Decimal: _decimal,
+}
+
+
 def _scalar(value: object) -> str | None:
     """The JSON text of a scalar, or None for a container."""
     if isinstance(value, str):
@@ -62,14 +86,44 @@ def _scalar(value: object) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot write {value} as JSON")
-        return format(value, "f")
+        return _decimal(value)
     return None
 
 
+#: A str key as JSON with what follows it (``"key": `` or ``"key":``), by separator then key: output items repeat a
+#: few keys many times.
+_KEYS: Final[dict[str, dict[str, str]]] = {": ": {}, ":": {}}
+
+
+def _key(key: object, colon: str) -> str:
+    text = _encode_str(str(key)) + colon
+    known = _KEYS[colon]
+    if key.__class__ is str and len(known) < 4096:  # the keys of the output contract, not every key ever written
+        known[key] = text
+    return text
+
+
+def _flat(value: Mapping[object, object], inner: str, outer: str, colon: str) -> str | None:
+    """A non-empty object whose values are all scalars, in one piece; None if some value is a container."""
+    known, exact = _KEYS[colon], _EXACT
+    try:  # the usual item: known str keys, values of exactly the scalar classes
+        pieces = [
+            (known[key] if key.__class__ is str else _key(key, colon)) + exact[item.__class__](item)
+            for key, item in value.items()
+        ]
+    except KeyError:  # a key met for the first time, or a value of another class: one by one
+        pieces = []
+        for key, item in value.items():
+            text = _scalar(item)
+            if text is None:
+                return None
+            pieces.append(_key(key, colon) + text)
+    return "{" + inner + ("," + inner).join(pieces) + outer + "}"
+
+
 def _write(value: object, out: list[str], indent: int | None, depth: int) -> None:
-    text = _scalar(value)
+    write = _EXACT.get(value.__class__)
+    text = write(value) if write is not None else _scalar(value)
     if text is not None:
         out.append(text)
     elif isinstance(value, Mapping):
@@ -79,11 +133,9 @@ def _write(value: object, out: list[str], indent: int | None, depth: int) -> Non
         inner = "" if indent is None else "\n" + " " * (indent * (depth + 1))
         outer = "" if indent is None else "\n" + " " * (indent * depth)
         colon = ":" if indent is None else ": "
-        pieces = [
-            _encode_str(str(key)) + colon + text for key, item in value.items() if (text := _scalar(item)) is not None
-        ]
-        if len(pieces) == len(value):  # a flat object (every output item is one): written in one piece
-            out.append("{" + inner + ("," + inner).join(pieces) + outer + "}")
+        flat = _flat(value, inner, outer, colon)
+        if flat is not None:  # a flat object (every output item is one): written in one piece
+            out.append(flat)
             return
         out.append("{")
         first = True
@@ -99,17 +151,23 @@ def _write(value: object, out: list[str], indent: int | None, depth: int) -> Non
         if not value:
             out.append("[]")
             return
+        inner = "" if indent is None else "\n" + " " * (indent * (depth + 1))
+        inside = "" if indent is None else "\n" + " " * (indent * (depth + 2))
+        colon = ":" if indent is None else ": "
         out.append("[")
-        for i, item in enumerate(value):
-            out.append("," if i else "")
-            _newline(out, indent, depth + 1)
+        sep = inner
+        for item in value:
+            if item.__class__ is dict and item:  # an output item: flat, written with its separator in one piece
+                flat = _flat(item, inside, inner, colon)
+                if flat is not None:
+                    out.append(sep + flat)
+                    sep = "," + inner
+                    continue
+            out.append(sep)
+            sep = "," + inner
             _write(item, out, indent, depth + 1)
-        _newline(out, indent, depth)
+        if indent is not None:
+            out.append("\n" + " " * (indent * depth))
         out.append("]")
     else:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _newline(out: list[str], indent: int | None, depth: int) -> None:
-    if indent is not None:
-        out.append("\n" + " " * (indent * depth))

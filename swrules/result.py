@@ -133,6 +133,10 @@ class _AsDicts(Sequence[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for item in self._items:
+            yield item.to_dict()
+
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
     @overload
