@@ -16,7 +16,7 @@ It needs no durable-rules, so it runs where durable cannot (Python 3.13+).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from swrules.ir import Lit, Match, Op, Ref
@@ -100,7 +100,7 @@ class _Batch:
 
     def _combos(
         self, patterns: tuple[CompiledPattern, ...], delta: Mapping[str, list[Obj]] | None, new: set[int] | None
-    ) -> Iterable[tuple[Obj, ...]]:
+    ) -> list[tuple[Obj, ...]]:
         """Combinations passing every pattern; after the first round, only those using something new."""
         first = patterns[0]
         if delta is not None and all(p.type not in delta for p in patterns[1:]):
@@ -117,45 +117,36 @@ class _Batch:
 
     def _joined(
         self, patterns: tuple[CompiledPattern, ...], pool: list[Obj], new: set[int] | None
-    ) -> Iterator[tuple[Obj, ...]]:
+    ) -> list[tuple[Obj, ...]]:
+        """Extend each combination one pattern at a time (in the order a depth-first walk gives); after the first
+        round, keep only those that use something new."""
+        partial: list[tuple[tuple[Obj, ...], bool]] = [((obj,), new is None or id(obj) in new) for obj in pool]
+        aliases = [p.alias for p in patterns]
         bound: dict[str, Obj] = {}
-        alias = patterns[0].alias
-        for obj in pool:
-            bound[alias] = obj
-            yield from self._extend(patterns, 1, bound, (obj,), new is None or id(obj) in new, new)
-
-    def _extend(
-        self,
-        patterns: tuple[CompiledPattern, ...],
-        i: int,
-        bound: dict[str, Obj],
-        combo: tuple[Obj, ...],
-        has_new: bool,
-        new: set[int] | None,
-    ) -> Iterator[tuple[Obj, ...]]:
-        pattern = patterns[i]
-        if pattern.key is not None and pattern.probe is not None:
-            pool = self._lookup(pattern.type, pattern.key, pattern.probe(bound))
-            test = pattern.rest
-        else:
-            pool = self.full[pattern.type]
-            test = pattern.every
-        if test is not None:
-            pool = [obj for obj in pool if test(obj, bound)]
-        if i == len(patterns) - 1:
-            if has_new:
-                for obj in pool:
-                    yield (*combo, obj)
-            elif new is not None:
-                for obj in pool:
-                    if id(obj) in new:
-                        yield (*combo, obj)
-            return
-        for obj in pool:
-            bound[pattern.alias] = obj
-            now_new = has_new or (new is not None and id(obj) in new)
-            yield from self._extend(patterns, i + 1, bound, (*combo, obj), now_new, new)
-        bound.pop(pattern.alias, None)
+        done: list[tuple[Obj, ...]] = []
+        last = len(patterns) - 1
+        for i in range(1, len(patterns)):
+            pattern = patterns[i]
+            key, probe = pattern.key, pattern.probe
+            test = pattern.rest if key is not None and probe is not None else pattern.every
+            grown: list[tuple[tuple[Obj, ...], bool]] = []
+            for combo, has_new in partial:
+                for alias, obj in zip(aliases, combo, strict=False):  # the combination is the shorter
+                    bound[alias] = obj
+                if key is not None and probe is not None:
+                    candidates = self._lookup(pattern.type, key, probe(bound))
+                else:
+                    candidates = self.full[pattern.type]
+                if test is not None:
+                    candidates = [obj for obj in candidates if test(obj, bound)]
+                if i < last:
+                    grown.extend(((*combo, obj), has_new or (new is not None and id(obj) in new)) for obj in candidates)
+                elif has_new:
+                    done.extend((*combo, obj) for obj in candidates)
+                elif new is not None:
+                    done.extend((*combo, obj) for obj in candidates if id(obj) in new)
+            partial = grown
+        return done
 
 
 def _compile(rule: BoundRule) -> tuple[CompiledPattern, ...]:

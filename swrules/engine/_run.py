@@ -261,6 +261,7 @@ class _CompiledCollect:
     all_checks: tuple[Check, ...]
     literal: Check | None = None  # every test against a literal, as one closure (None: there is none)
     own_reads: tuple[Reader, ...] = ()  # the collected type's fields named by ``ref_fields``, read
+    sources: tuple[tuple[str, Reader], ...] = ()  # what ``refs`` read: the alias and a reader of its field
 
 
 def _compile_collect(c: Collect, alias_types: Mapping[str, str]) -> _CompiledCollect:
@@ -303,12 +304,17 @@ def _compile_collect(c: Collect, alias_types: Mapping[str, str]) -> _CompiledCol
         all_checks=all_checks,
         literal=compile_tests(c.type, [t for t in c.where if not isinstance(t.operand, Ref)], alias_types),
         own_reads=tuple(reader(c.type, t.field) for t in with_refs),
+        sources=tuple(_source(t.operand, alias_types) for t in with_refs),
     )
 
 
 #: Every collection shape compiled so far, numbered: a number hashes faster than the description.
 _SHAPES: dict[tuple[Any, ...], int] = {}
 _SHAPES_LOCK = threading.Lock()
+
+
+def _source(ref: Any, alias_types: Mapping[str, str]) -> tuple[str, Reader]:
+    return ref.alias, reader(alias_types[ref.alias], ref.field)
 
 
 def _ref_reader(ref: Any, alias_types: Mapping[str, str]) -> Callable[[Mapping[str, Obj]], Any]:
@@ -491,7 +497,7 @@ class Run:
         aliases, emits = plan.aliases, plan.emits
         single = aliases[0] if len(aliases) == 1 else None
         collectors = self._collectors_of(rule, plan) if plan.collects else None
-        only = collectors[0] if collectors is not None and len(collectors) == 1 else None
+        only, only_alias = (collectors[0][1], collectors[0][0]) if collectors and len(collectors) == 1 else (None, "")
         ruleset, frame, params = self.program.ruleset, self.program.frame, rule.params
         rule_id, clause, derive = rule.id, rule.clause, rule.definition.derive
         deadline, clock = self.deadline, self.clock
@@ -510,12 +516,12 @@ class Run:
             else:
                 bound.update(zip(aliases, objs, strict=True))
             if only is not None:
-                collected = {only[0]: only[1](bound)}
+                collected = {only_alias: only(bound)}
             elif collectors is not None:
                 collected = {alias: collect(bound) for alias, collect in collectors}
             else:
                 collected = _NONE
-            ctx.rebind(collected)
+            ctx._collected = collected  # what ctx.rebind does, without the call
             ctx.judged = ""
             try:
                 produced = derive(ctx)
@@ -583,11 +589,11 @@ class Run:
             everything = groups.get((), ())
             return lambda bound: everything
         if len(refs) == 1:
-            (ref,) = refs
+            ((alias, read),) = c.sources
 
             def by_one(bound: Mapping[str, Obj]) -> tuple[Obj, ...]:
                 try:
-                    return groups.get(ref(bound), ())
+                    return groups.get(read(bound[alias]), ())
                 except TypeError:  # a joined value that cannot be a key equals no field value a group has
                     return compute(c, bound)
 
