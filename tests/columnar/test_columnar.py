@@ -221,6 +221,23 @@ def test_parquet_types_that_hold_the_values_exactly_are_read_as_they_are(tmp_pat
     ]
 
 
+def test_money_of_twenty_digits_is_money_in_any_decimal_column(tmp_path: Path) -> None:
+    """The bound of 20 digits before the point is compared exactly (as a double, 99999999999999999999 is 1e20)."""
+    biggest, beyond = Decimal("99999999999999999999.99"), Decimal("100000000000000000000.00")
+    for n, typ in enumerate([pa.decimal128(22, 2), pa.decimal128(30, 4), pa.decimal128(38, 2)]):
+        folder = tmp_path / f"in{n}"
+        _write(
+            folder, "person", pa.table({"id": ["p1"], "role": ["other"], "monthly_salary": pa.array([biggest], typ)})
+        )
+        with columnar.read_parquet_folder(str(folder)) as tables:
+            assert tables.to_arrow("person").column("monthly_salary").to_pylist() == [biggest]
+        if typ.precision - typ.scale > 20:
+            _write(folder, "person", pa.table({"id": ["p1"], "role": ["other"],
+                                               "monthly_salary": pa.array([beyond], typ)}))  # fmt: skip
+            with pytest.raises(InputError, match="at most 20 digits before the decimal point"):
+                columnar.read_parquet_folder(str(folder))
+
+
 def test_a_folder_without_parquet_files_or_with_a_stranger_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no Parquet files"):
