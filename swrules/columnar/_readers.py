@@ -24,7 +24,7 @@ from typing import Any, Final
 import attrs
 import duckdb
 
-from swrules.columnar._schema import Column, columns, quote, row_checks, sql_text
+from swrules.columnar._schema import Column, columns, ok_in, quote, row_checks, sql_text
 from swrules.columnar._tables import (
     FactTables,
     Locate,
@@ -205,10 +205,14 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, folder: str, names: list[str],
     row_problems: list[Problem] = []
     shadows: Shadows = []
     bad_raws: dict[int, Any] = {}
+    # The rows of a table are in no particular order (``_index`` says where each came from): inserted so, the
+    # two cores decode and store a file's row groups side by side. Queries made afterwards keep DuckDB's default.
+    con.execute("SET preserve_insertion_order = false")
     for fact_type, path, got, count in files:
         offsets.append(total)
-        _load_file(con, fact_type, path, got, total, row_problems, shadows, bad_raws)
+        _load_file(con, fact_type, path, got, (total, count), row_problems, shadows, bad_raws)
         total += count
+    con.execute("RESET preserve_insertion_order")
     locate = locator(offsets, [p for _, p, _, _ in files], first_row=1)
 
     def raws(fact_type: str, indexes: Sequence[int]) -> Mapping[int, Any]:
@@ -224,18 +228,31 @@ def _load_file(
     fact_type: str,
     path: str,
     got: Mapping[str, str],
-    offset: int,
+    rows: tuple[int, int],
     problems: list[Problem],
     shadows: Shadows,
     bad_raws: dict[int, Any],
 ) -> None:
+    """Insert a file's valid rows; only if some were left out, read those again to word their problems.
+
+    ``rows`` is the global index of the file's first row and how many rows it holds. The columns are checked
+    in their own Parquet types (an INTEGER year, a DECIMAL(10,3) salary: nothing goes through text) and cast
+    to the table's types after the check, so that a value is never rounded or narrowed before it is judged.
+    """
+    offset, count = rows
     cols = columns(fact_type)
     picked = ", ".join(quote(c.name) if c.name in got else f"CAST(NULL AS {c.sql}) AS {quote(c.name)}" for c in cols)
     src = (
         f"(SELECT {picked}, {offset} + file_row_number AS _index "
         f"FROM read_parquet({sql_text(path)}, file_row_number = true))"
     )
-    ok = " AND ".join([*(c.ok for c in cols), *(f"coalesce({r}, false)" for r in row_checks(fact_type))])
+    checks = [ok_in(fact_type, c, got.get(c.name)) for c in cols]
+    ok = " AND ".join([*checks, *(f"coalesce({r}, false)" for r in row_checks(fact_type))])
+    # The rows that pass: cast to the table's types, defaults filled in, without leaving DuckDB.
+    filled = ", ".join(_filled(fact_type, c) for c in cols)
+    inserted = con.execute(f"INSERT INTO {quote(fact_type)} SELECT {filled}, _index FROM {src} WHERE {ok}").fetchall()
+    if int(inserted[0][0]) == count:
+        return
     # The rows that fail: back to Python, where the loader words every problem they have.
     shown = ", ".join(f"CAST({quote(c.name)} AS VARCHAR)" if c.kind == "date" else quote(c.name) for c in cols)
     cur = con.execute(f"SELECT {shown}, _index FROM {src} WHERE NOT ({ok}) ORDER BY _index")
@@ -249,9 +266,6 @@ def _load_file(
                 raise internal(f"{path} row {index - offset + 1} fails a SQL check the loader does not make")
             bad_raws[index] = raw
             shadow_of(index, raw, shadows)
-    # The rows that pass: cast to the table's types, defaults filled in, without leaving DuckDB.
-    filled = ", ".join(_filled(fact_type, c) for c in cols)
-    con.execute(f"INSERT INTO {quote(fact_type)} SELECT {filled}, _index FROM {src} WHERE {ok}")
 
 
 def _plain(value: object) -> object:

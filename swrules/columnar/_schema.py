@@ -61,8 +61,9 @@ _INT_CHECKS: Final[dict[Any, str]] = {
 class Column:
     """One column of a fact type's table.
 
-    ``sql`` is its DuckDB type, ``check`` a SQL predicate on the column (named ``name``) that is true exactly
-    when a non-null value passes the loader's checks for the field; ``required`` says a null is a problem.
+    ``sql`` is its DuckDB type, ``check`` a SQL predicate on the column (named ``name``, of that type) that is
+    true exactly when a non-null value passes the loader's checks for the field (:func:`ok_in` makes it for a
+    value of another type); ``required`` says a null is a problem.
     """
 
     name: str
@@ -81,10 +82,26 @@ class Column:
     @property
     def ok(self) -> str:
         """A SQL predicate true when the column's value (null included) is acceptable."""
-        quoted = quote(self.name)
-        if self.required:
-            return f"({quoted} IS NOT NULL AND coalesce({self.check}, false))"
-        return f"({quoted} IS NULL OR coalesce({self.check}, false))"
+        return _ok(self.name, self.required, self.check)
+
+
+def _ok(name: str, required: bool, check: str) -> str:
+    quoted = quote(name)
+    if required:
+        return f"({quoted} IS NOT NULL AND coalesce({check}, false))"
+    return f"({quoted} IS NULL OR coalesce({check}, false))"
+
+
+def ok_in(fact_type: str, column: Column, source: str | None) -> str:
+    """:attr:`Column.ok` for a value read in the DuckDB type ``source`` (the Parquet column's type, or None).
+
+    The same verdict on every value, with the parts the type already settles left out: a DECIMAL(22,2) salary
+    needs no test of its places or digits, an INTEGER year no test of 64 bits.
+    """
+    if source is None or source == column.sql:
+        return column.ok
+    field = attrs.fields_dict(FACT_TYPES[fact_type])[column.name]
+    return _ok(column.name, column.required, _check(field, source))
 
 
 def quote(name: str) -> str:
@@ -116,11 +133,32 @@ def _money_bounds(check: Any) -> tuple[Decimal | None, bool]:
     return found["minimum"], found["strict"]
 
 
-def _check(a: attrs.Attribute[Any]) -> str:
+#: Integer types every value of which a BIGINT holds (and not its minimum, which the loader's checks refuse).
+_NARROW_INTEGERS: Final = frozenset({"TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER"})
+#: Integer types of at most MAX_DIGITS (20) digits: as money or hours, no test of the digits before the point.
+_SHORT_INTEGERS: Final = _NARROW_INTEGERS | {"BIGINT", "UBIGINT"}
+assert len(str(2**64 - 1)) <= MAX_DIGITS
+
+
+def _decimal_shape(source: str | None) -> tuple[int, int] | None:
+    """(precision, scale) of a ``DECIMAL(p,s)`` type, else None."""
+    if source is None or not source.startswith("DECIMAL(") or not source.endswith(")"):
+        return None
+    precision, scale = source[len("DECIMAL(") : -1].split(",")
+    return int(precision), int(scale)
+
+
+def _check(a: attrs.Attribute[Any], source: str | None = None) -> str:
+    """The SQL check of a field; ``source``, the type the value is read in, may settle some parts of it."""
     c = quote(a.name)
     kind = a.metadata["kind"]
     if kind in ("id", "ref", "text"):
-        return f"(length({c}) BETWEEN 1 AND {MAX_ID_LENGTH} AND NOT contains({c}, chr(0)))"
+        # length() counts characters, a walk through the text; strlen() (bytes) is at hand: a text of at most
+        # MAX_ID_LENGTH bytes has at most as many characters, and only a longer one is counted.
+        return (
+            f"({c} <> '' AND (strlen({c}) <= {MAX_ID_LENGTH} OR length({c}) <= {MAX_ID_LENGTH}) "
+            f"AND NOT contains({c}, chr(0)))"
+        )
     if kind == "refs":
         # Each entry 1 to MAX_ID_LENGTH characters without a NUL, without a lambda (none in a CHECK constraint):
         # joined by NUL, the entries hold no NUL when the NULs are the len - 1 separators, and then a run of
@@ -140,17 +178,27 @@ def _check(a: attrs.Attribute[Any]) -> str:
         check = a.metadata["check"]
         if check not in _INT_CHECKS:  # pragma: no cover - a new check in facts.py needs its SQL here
             raise AssertionError(f"no SQL for the check of {a.name}")
-        return f"({c} BETWEEN {-INT_MAX} AND {INT_MAX} AND {_INT_CHECKS[check].format(c=c)})"
+        parts = [] if source in _NARROW_INTEGERS else [f"{c} BETWEEN {-INT_MAX} AND {INT_MAX}"]
+        return "(" + " AND ".join([*parts, _INT_CHECKS[check].format(c=c)]) + ")"
     if kind == "date":
-        return f"year({c}) BETWEEN 1 AND 9999"
-    if kind == "money":
-        minimum, strict = _money_bounds(a.metadata["check"])
-        parts = [f"{c} = round({c}, 2)", f"abs({c}) < 1e{MAX_DIGITS}"]
-        if minimum is not None:
-            parts.append(f"{c} {'>' if strict else '>='} {minimum}")
-        return "(" + " AND ".join(parts) + ")"
-    if kind == "number":
-        return f"({c} = round({c}, {HOURS_SCALE}) AND abs({c}) < 1e{MAX_DIGITS} AND {c} >= 0)"
+        return f"{c} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31'"
+    if kind in ("money", "number"):
+        places = 2 if kind == "money" else HOURS_SCALE
+        shape = _decimal_shape(source)
+        parts = []
+        if not (source in _SHORT_INTEGERS or (shape is not None and shape[1] <= places)):
+            parts.append(f"{c} = round({c}, {places})")
+        if not (source in _SHORT_INTEGERS or (shape is not None and shape[0] - shape[1] <= MAX_DIGITS)):
+            # The bound in the value's own type (which holds it: more than MAX_DIGITS digits before the point),
+            # never as a double: 99999999999999999999 is 1e20 as a double.
+            parts.append(f"abs({c}) < CAST('1{'0' * MAX_DIGITS}' AS {source or 'HUGEINT'})")
+        if kind == "number":
+            parts.append(f"{c} >= 0")
+        else:
+            minimum, strict = _money_bounds(a.metadata["check"])
+            if minimum is not None:
+                parts.append(f"{c} {'>' if strict else '>='} {minimum}")
+        return "(" + " AND ".join(parts or ["true"]) + ")"
     raise AssertionError(f"unhandled field kind {kind}")  # pragma: no cover
 
 
@@ -167,7 +215,7 @@ def columns(fact_type: str) -> tuple[Column, ...]:
                 kind=kind,
                 sql=_SQL_TYPES[kind],
                 required=a.default is attrs.NOTHING,
-                check=_check(a),
+                check=_check(a, _SQL_TYPES[kind]),
                 values=tuple(m.value for m in enum_cls) if enum_cls is not None else None,
                 ref=a.metadata.get("ref"),
             )
@@ -194,8 +242,11 @@ def arrow_schema(fact_type: str) -> pa.Schema:
 
 
 def ddl(fact_type: str, table: str) -> str:
-    """CREATE TABLE for a fact type: its columns, their checks as CHECK constraints, and ``_index``."""
-    parts = [f"{quote(c.name)} {c.sql} CHECK {c.ok}" for c in columns(fact_type)]
+    """CREATE TABLE for a fact type: its columns and ``_index``.
+
+    The checks are not CHECK constraints: the readers insert only rows that passed them, and a constraint
+    would judge every row a second time (half again the cost of reading a Parquet file).
+    """
+    parts = [f"{quote(c.name)} {c.sql}" for c in columns(fact_type)]
     parts.append("_index BIGINT NOT NULL")
-    parts.extend(f"CHECK {check}" for check in row_checks(fact_type))
     return f"CREATE TABLE {quote(table)} ({', '.join(parts)})"

@@ -223,27 +223,28 @@ def check_between(con: duckdb.DuckDBPyConnection, shadows: Shadows, name: Locate
         for index, fact in fetch_facts(con, fact_type, "id IN (SELECT s FROM _wanted_ids)"):
             by_id[fact.id].append((index, fact))
         groups.extend(v for v in by_id.values() if len(v) > 1)
-    repeated = " UNION ALL ".join(
-        f"SELECT {sql_text(t)} AS t WHERE (SELECT count(*) > count(DISTINCT id) FROM {quote(t)})" for t in FACT_TYPES
-    )
-    for (fact_type,) in con.execute(repeated).fetchall():
-        t = quote(fact_type)
-        _temp(
-            con,
-            "_overlapping",
-            f"""
-            WITH dup AS (SELECT id FROM {t} GROUP BY id HAVING count(*) > 1),
+    # One statement for every type (the types' queries run side by side): the ids whose versions overlap.
+    overlapping = " UNION ALL ".join(
+        f"""
+        SELECT * FROM (
+            WITH dup AS (SELECT id FROM {quote(t)} GROUP BY id HAVING count(*) > 1),
             v AS (
                 SELECT x.id, x.valid_from,
                     max(coalesce(x.valid_until, 'infinity'::DATE)) OVER (
                         PARTITION BY x.id ORDER BY x.valid_from NULLS FIRST, x._index
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-                FROM {t} x JOIN dup USING (id))
-            SELECT DISTINCT id FROM v WHERE reach IS NOT NULL AND (valid_from IS NULL OR reach >= valid_from)
-            """,
-        )
+                FROM {quote(t)} x JOIN dup USING (id))
+            SELECT DISTINCT {sql_text(t)} AS t, id FROM v
+            WHERE reach IS NOT NULL AND (valid_from IS NULL OR reach >= valid_from))
+        """
+        for t in FACT_TYPES
+    )
+    _temp(con, "_overlapping", overlapping)
+    found_types = {str(r[0]) for r in con.execute("SELECT DISTINCT t FROM _overlapping").fetchall()}
+    for fact_type in (t for t in FACT_TYPES if t in found_types):
         valid: dict[str, list[tuple[int | None, Any]]] = {}
-        for index, fact in fetch_facts(con, fact_type, "id IN (SELECT id FROM _overlapping)"):
+        where = f"id IN (SELECT id FROM _overlapping WHERE t = {sql_text(fact_type)})"
+        for index, fact in fetch_facts(con, fact_type, where):
             if (fact_type, fact.id) not in windowed:  # those are in a group with their shadows above
                 valid.setdefault(fact.id, []).append((index, fact))
         groups.extend(valid.values())
@@ -306,30 +307,29 @@ def _refs(fact: Fact) -> Iterator[tuple[str, str]]:
 def _missing_refs(con: duckdb.DuckDBPyConnection, *, first_only: bool) -> list[tuple[str, int, int, str]]:
     """(fact type, column position, index, id) of every reference that points at no fact of its target type.
 
-    One query for every reference column of every type; ``first_only`` keeps, of a list of ids, the first
-    missing one.
+    One query: per target type, the references of every column that points at it (lists unnested) gathered,
+    then one anti-join against the target's ids, so that each target's ids are hashed once. ``first_only``
+    keeps, of a list of ids, the first missing one.
     """
-    parts = []
+    by_target: dict[str, list[str]] = {}
     for fact_type in FACT_TYPES:
         for position, column in enumerate(columns(fact_type)):
             if column.ref is None:
                 continue
-            t, c, u = quote(fact_type), quote(column.name), quote(column.ref)
-            head = f"SELECT {sql_text(fact_type)} AS t, {position} AS k"
-            absent = f"NOT EXISTS (SELECT 1 FROM {u} WHERE {u}.id = r)"
+            t, c = quote(fact_type), quote(column.name)
+            head = f"SELECT {sql_text(fact_type)} AS t, {position} AS k, _index"
             if column.kind != "refs":
-                parts.append(
-                    f"{head}, _index, r FROM (SELECT _index, {c} AS r FROM {t} WHERE {c} IS NOT NULL) WHERE {absent}"
-                )
-            elif first_only:
-                parts.append(
-                    f"{head}, _index, arg_min(r, pos) FROM (SELECT _index, unnest({c}) AS r, "
-                    f"generate_subscripts({c}, 1) AS pos FROM {t}) WHERE {absent} GROUP BY _index"
-                )
+                part = f"{head}, {c} AS r, 1 AS pos FROM {t} WHERE {c} IS NOT NULL"
             else:
-                parts.append(
-                    f"{head}, _index, r FROM (SELECT DISTINCT _index, unnest({c}) AS r FROM {t}) WHERE {absent}"
-                )
+                part = f"{head}, unnest({c}) AS r, generate_subscripts({c}, 1) AS pos FROM {t}"
+            by_target.setdefault(column.ref, []).append(part)
+    parts = []
+    for target, refs in by_target.items():
+        missing = f"(SELECT * FROM ({' UNION ALL '.join(refs)}) ANTI JOIN {quote(target)} ON r = {quote(target)}.id)"
+        if first_only:
+            parts.append(f"SELECT t, k, _index, arg_min(r, pos) FROM {missing} GROUP BY t, k, _index")
+        else:
+            parts.append(f"SELECT DISTINCT t, k, _index, r FROM {missing}")
     rows = con.execute(" UNION ALL ".join(parts)).fetchall()
     return [(str(t), int(k), int(i), str(r)) for t, k, i, r in rows]
 

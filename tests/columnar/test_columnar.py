@@ -44,14 +44,66 @@ def test_the_schema_follows_the_facts_money_decimal_dates_enums_windows() -> Non
         assert not any(pa.types.is_floating(f.type) for f in schema)
 
 
-def test_the_tables_refuse_what_the_checks_refuse(tmp_path: Path) -> None:
-    """The checks are CHECK constraints too: a row that escaped validation could not be stored."""
-    folder = _population(tmp_path, 50)
-    with columnar.read_parquet_folder(str(folder)) as tables:
-        with pytest.raises(duckdb.Error):
-            tables.con.execute("INSERT INTO person (id, role, _index) VALUES ('x', 'wizard', -1)")
-        with pytest.raises(duckdb.Error):
-            tables.con.execute("UPDATE post SET tier = 3 WHERE band = 'junior'")
+# Values at the edges of each check, and the Parquet (DuckDB) types they may be read in.
+_EDGES: list[tuple[str, str, list[str], list[str]]] = [
+    ("person", "monthly_salary", ["DECIMAL(22,2)", "DECIMAL(10,3)", "DECIMAL(38,4)", "DECIMAL(4,0)",
+                                  "INTEGER", "BIGINT", "UBIGINT", "HUGEINT"],
+     ["0", "-1", "1", "9999", "12.5", "12.125", "99999999999999999999", "100000000000000000000", "-5.00"]),
+    ("service_project", "funds", ["DECIMAL(22,2)", "DECIMAL(12,4)", "SMALLINT", "HUGEINT"],
+     ["0", "0.01", "-0.01", "1000", "0.001"]),
+    ("training", "hours", ["DECIMAL(38,18)", "DECIMAL(22,2)", "DECIMAL(38,20)", "DECIMAL(38,0)", "BIGINT", "HUGEINT"],
+     ["0", "-1", "1.5", "0.000000000000000001", "0.00000000000000000001", "99999999999999999999",
+      "100000000000000000000"]),
+    ("training", "year", ["TINYINT", "SMALLINT", "INTEGER", "UINTEGER", "BIGINT", "UBIGINT", "HUGEINT"],
+     ["0", "127", "1899", "1900", "2999", "3000", "9223372036854775807", "-9223372036854775808",
+      "18446744073709551615"]),
+    ("jurisdiction", "population", ["INTEGER", "BIGINT", "UBIGINT", "HUGEINT"],
+     ["0", "1", "-1", "2147483647", "9223372036854775807", "-9223372036854775808", "9223372036854775808"]),
+    ("person", "id", ["VARCHAR"], ["''", "'a'", "repeat('a', 200)", "repeat('a', 201)", "repeat('é', 200)",
+                                   "repeat('é', 201)", "repeat('界', 100) || chr(0)", "'x' || chr(0)"]),
+    ("certificate", "obtained_on", ["DATE"], ["DATE '0001-01-01'", "DATE '9999-12-31'", "DATE '10000-01-01'",
+                                              "DATE '0001-01-01' - 1", "DATE 'infinity'", "DATE '-infinity'"]),
+]  # fmt: skip
+
+
+_BASES = {
+    "person": {"id": "p1", "role": "other"},
+    "service_project": {"id": "s1", "organization": "o1", "funds": "1.00", "personnel_cost": "1.00"},
+    "training": {"id": "t1", "person": "p1", "year": 2021, "hours": "1"},
+    "jurisdiction": {"id": "j1"},
+    "certificate": {"id": "k1", "holder": "p1", "level": "assistant", "obtained_on": "2021-01-01"},
+}
+
+
+@pytest.mark.parametrize(("fact_type", "name", "types", "values"), _EDGES, ids=[f"{t}.{n}" for t, n, _, _ in _EDGES])
+def test_a_column_judged_in_its_own_type_gets_the_loaders_verdict(
+    fact_type: str, name: str, types: list[str], values: list[str]
+) -> None:
+    """The check made for a Parquet column's type (which leaves out what the type settles) passes a value
+    exactly when the loader takes it and a table's column can hold it."""
+    from swrules.columnar._readers import _plain
+    from swrules.columnar._schema import ok_in
+    from swrules.columnar._tables import fits_columns, raw_of_row
+    from swrules.load import _one_fact
+
+    column = {c.name: c for c in columnar.columns(fact_type)}[name]
+    con = duckdb.connect()
+    verdicts = set()
+    for source in types:
+        for value in values:
+            try:  # a value the type cannot hold is not a value of that type: nothing to compare
+                con.execute(f"CREATE OR REPLACE TABLE v AS SELECT CAST({value} AS {source}) AS {name}")
+            except duckdb.Error:
+                continue
+            shown = f"CAST({name} AS VARCHAR)" if column.kind == "date" else name
+            passed, held = con.execute(f"SELECT {ok_in(fact_type, column, source)}, {shown} FROM v").fetchall()[0]
+            raw = {**_BASES[fact_type], **raw_of_row(fact_type, [column], [_plain(held)])}
+            problems: list[Any] = []
+            fact = _one_fact(0, raw, problems, None)
+            taken = fact is not None and fits_columns(0, fact, problems)
+            assert (source, value, passed) == (source, value, taken), problems
+            verdicts.add(taken)
+    assert verdicts == {True, False}
 
 
 # --- the Parquet reader -----------------------------------------------------------------------------------
@@ -109,6 +161,81 @@ def test_problems_with_facts_name_the_file_the_row_and_the_field(tmp_path: Path)
         assert tables.counts["person"] == 1 and tables.counts["post"] == 0 and tables.read == 3
         assert [(r.fact_type, r.fact_id) for r in tables.rejected] == [("person", "p2"), ("post", "q1")]
         assert tables.to_arrow("person").column("monthly_salary").to_pylist() == [Decimal("3800.00")]
+
+
+def test_parquet_types_that_hold_the_values_exactly_are_read_as_they_are(tmp_path: Path) -> None:
+    """INT32 or INT64 years, money of any decimal scale or an integer type, DATE written from date32 or date64,
+    texts plain, large or dictionary-encoded: the same facts. A timestamp is no date (refused, naming the file,
+    the column and its type); a decimal with places to spare is judged on its value."""
+    facts = [
+        {k: v for k, v in f.items() if k not in ("community", "organization")}  # persons, certificates, trainings
+        for f in generate(30, year=2021)
+        if f["type"] in ("person", "training", "certificate")
+    ]
+    native = swrules.load_facts(facts)
+    kept = {t: [f for f in facts if f["type"] == t] for t in ("person", "training", "certificate")}
+
+    def table(fact_type: str, types: dict[str, Any]) -> Any:
+        arrays = {}
+        for column in columnar.columns(fact_type):
+            values = [f.get(column.name) for f in kept[fact_type]]
+            typ = types.get(column.name, column.arrow)
+            if column.kind == "date":
+                values = [None if v is None else date.fromisoformat(v) for v in values]
+            elif column.kind in ("money", "number"):
+                values = [None if v is None else Decimal(v) for v in values]
+            arrays[column.name] = pa.array(values, type=column.arrow).cast(typ)
+        return pa.table(arrays)
+
+    layouts: list[dict[str, dict[str, Any]]] = [
+        {},
+        {"training": {"year": pa.int32(), "hours": pa.decimal128(30, 4), "person": pa.large_string()},
+         "person": {"monthly_salary": pa.decimal128(12, 3), "reference_salary": pa.decimal128(38, 2),
+                    "role": pa.dictionary(pa.int8(), pa.string()), "id": pa.large_string()},
+         "certificate": {"obtained_on": pa.date64(), "level": pa.dictionary(pa.int32(), pa.large_string())}},
+    ]  # fmt: skip
+    for n, layout in enumerate(layouts):
+        folder = tmp_path / f"layout{n}"
+        for fact_type in kept:
+            _write(folder, fact_type, table(fact_type, layout.get(fact_type, {})))
+        with columnar.read_parquet_folder(str(folder)) as tables:
+            assert tables.to_factset() == native
+    # Money in an integer column (whole amounts) is money too.
+    whole = [{**f, "monthly_salary": str(int(Decimal(f.get("monthly_salary", "3000.50"))))} for f in kept["person"]]
+    folder = tmp_path / "whole"
+    _write(folder, "person", pa.table({"id": [f["id"] for f in whole], "role": [f["role"] for f in whole],
+                                       "monthly_salary": pa.array([int(f["monthly_salary"]) for f in whole],
+                                                                  type=pa.int32())}))  # fmt: skip
+    with columnar.read_parquet_folder(str(folder)) as tables:
+        salaries = tables.to_arrow("person").column("monthly_salary").to_pylist()
+        assert salaries == [Decimal(f["monthly_salary"]) for f in sorted(whole, key=lambda f: f["id"])]
+    # A timestamp is refused, even at midnight: a date column must be DATE.
+    folder = tmp_path / "timestamps"
+    stamps = pa.array([None if f.get("obtained_on") is None else date.fromisoformat(f["obtained_on"])
+                       for f in kept["certificate"]], type=pa.date32()).cast(pa.timestamp("s"))  # fmt: skip
+    path = _write(folder, "certificate", table("certificate", {}).set_column(3, "obtained_on", stamps))
+    with pytest.raises(InputError) as caught:
+        columnar.read_parquet_folder(str(folder))
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}: obtained_on: is a TIMESTAMP column; a date column must be DATE"
+    ]
+
+
+def test_money_of_twenty_digits_is_money_in_any_decimal_column(tmp_path: Path) -> None:
+    """The bound of 20 digits before the point is compared exactly (as a double, 99999999999999999999 is 1e20)."""
+    biggest, beyond = Decimal("99999999999999999999.99"), Decimal("100000000000000000000.00")
+    for n, typ in enumerate([pa.decimal128(22, 2), pa.decimal128(30, 4), pa.decimal128(38, 2)]):
+        folder = tmp_path / f"in{n}"
+        _write(
+            folder, "person", pa.table({"id": ["p1"], "role": ["other"], "monthly_salary": pa.array([biggest], typ)})
+        )
+        with columnar.read_parquet_folder(str(folder)) as tables:
+            assert tables.to_arrow("person").column("monthly_salary").to_pylist() == [biggest]
+        if typ.precision - typ.scale > 20:
+            _write(folder, "person", pa.table({"id": ["p1"], "role": ["other"],
+                                               "monthly_salary": pa.array([beyond], typ)}))  # fmt: skip
+            with pytest.raises(InputError, match="at most 20 digits before the decimal point"):
+                columnar.read_parquet_folder(str(folder))
 
 
 def test_a_folder_without_parquet_files_or_with_a_stranger_is_refused(tmp_path: Path) -> None:
