@@ -169,6 +169,11 @@ class _Compiler:
         self.rebound: set[str] = set()
         #: Whether fact-free values are kept per evaluation (off for a bare expression, which has no context).
         self.caching = True
+        #: The closures that read a local name (and a path of fields on it): its scope key and the getter of the
+        #: path, so that a comparison or a call on it reads it in place, one closure fewer.
+        self.readers: dict[Fn, tuple[str, Callable[[Any], Any] | None]] = {}
+        #: Closures cheaper than keeping their value (a parameter read): never kept per evaluation.
+        self.cheap: set[Fn] = set()
 
     # -- problems ------------------------------------------------------------------
 
@@ -249,7 +254,7 @@ class _Compiler:
             self.types[name] = t
             if self.fact_reads == before and name not in self.rebound:
                 self.fact_free.add(name)
-                if self.caching and not _is_literal(c[1]):
+                if self.caching and not _is_literal(c[1]) and fn not in self.cheap:
                     fn = _per_evaluation(fn)
             return (_LET, name, fn)
         if kind == "when_stmt":
@@ -500,13 +505,20 @@ class _Compiler:
             self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
         make: Callable[..., Any] = Finding.at_least if at_least else cls
 
-        names = tuple(name for name, _, _ in compiled)
-        fns = tuple(fn if conv is None else _converted(fn, conv) for _, fn, conv in compiled)
+        fields_of_item = _fields(
+            tuple(name for name, _, _ in compiled),
+            tuple(fn if conv is None else self.converted(fn, conv) for _, fn, conv in compiled),
+        )
+        return (_EMIT, make, fields_of_item)
 
-        def build(s: dict[str, Any]) -> Any:
-            return make(**dict(zip(names, [fn(s) for fn in fns])))  # the fields in one go, one call
-
-        return (_EMIT, build)
+    def converted(self, fn: Fn, conv: Callable[[Any], Any]) -> Fn:
+        reader = self.readers.get(fn)
+        if reader is not None:
+            key, get = reader
+            if get is None:
+                return lambda s: conv(s[key])
+            return lambda s: conv(get(s[key]))
+        return lambda s: conv(fn(s))
 
     # -- expressions ---------------------------------------------------------------------
 
@@ -558,7 +570,10 @@ class _Compiler:
             key = self.keys.get(name, name)
             if key not in self.fact_free:
                 self.fact_reads += 1
-            return operator.itemgetter(key), self.types[name]
+            get = operator.itemgetter(key)
+            self.readers[get] = (key, None)
+            self.cheap.add(get)
+            return get, self.types[name]
         if name == "frame":
             return (lambda s: s[_CTX].frame), TimeFrame
         if name == "period":
@@ -614,7 +629,9 @@ class _Compiler:
         if isinstance(root, lark.Tree) and root.data == "name" and str(root.children[0]) in self.types:
             local = self.keys.get(str(root.children[0]), str(root.children[0]))  # one getter for the whole path
             chain = operator.attrgetter(".".join(path))
-            return (lambda s: chain(s[local])), ftype
+            read: Fn = lambda s: chain(s[local])  # noqa: E731 - kept by name as a reader
+            self.readers[read] = (local, chain)
+            return read, ftype
         get = operator.attrgetter(name)
         return (lambda s: get(fn(s))), ftype
 
@@ -622,6 +639,13 @@ class _Compiler:
         base, key = node.children
         fb, t = self.expr(base)
         fk, _ = self.expr(key)
+        elem = t.of if isinstance(t, ListOf) else None
+        reader = self.readers.get(fb)
+        if _is_literal(key) and reader is not None and reader[1] is None:
+            local, item = reader[0], operator.itemgetter(fk({}))
+            read: Fn = lambda s: item(s[local])  # noqa: E731 - kept by name as a reader
+            self.readers[read] = (local, item)
+            return read, elem
 
         def index(s: dict[str, Any]) -> Any:
             return fb(s)[fk(s)]
@@ -703,7 +727,17 @@ class _Compiler:
         c = self.truth(node.children[0])
         a, ta = self.expr(node.children[1])
         b, tb = self.expr(node.children[2])
-        return (lambda s: a(s) if c(s) else b(s)), (ta if ta == tb else None)
+        t = ta if ta == tb else None
+        if _is_literal(node.children[1]) and _is_literal(node.children[2]):
+            x, y = a({}), b({})
+            return (lambda s: x if c(s) else y), t
+        if _is_literal(node.children[1]):
+            x = a({})
+            return (lambda s: x if c(s) else b(s)), t
+        if _is_literal(node.children[2]):
+            y = b({})
+            return (lambda s: a(s) if c(s) else y), t
+        return (lambda s: a(s) if c(s) else b(s)), t
 
     def x_arith(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
         left, op_tok, right = node.children
@@ -729,6 +763,44 @@ class _Compiler:
             c = b({})
             return (lambda s: f(a(s), c)), result
         return (lambda s: f(a(s), b(s))), result
+
+    def against(self, a: Fn, op: Callable[[Any, Any], Any], c: Any, same: bool) -> Fn:
+        """``a op c`` for a constant ``c``; ``a`` read in place when it reads a local name."""
+        reader = self.readers.get(a)
+        if reader is not None and reader[1] is None:
+            key = reader[0]
+            if op is operator.eq and same:
+                return lambda s: s[key] is c
+            if op is operator.ne and same:
+                return lambda s: s[key] is not c
+            return lambda s: op(s[key], c)
+        if reader is not None:
+            key, get = reader[0], cast(Callable[[Any], Any], reader[1])
+            if op is operator.eq and same:
+                return lambda s: get(s[key]) is c
+            if op is operator.ne and same:
+                return lambda s: get(s[key]) is not c
+            return lambda s: op(get(s[key]), c)
+        if op is operator.eq and same:
+            return lambda s: a(s) is c
+        if op is operator.ne and same:
+            return lambda s: a(s) is not c
+        return lambda s: op(a(s), c)
+
+    def between(self, a: Fn, op: Callable[[Any, Any], Any], b: Fn) -> Fn:
+        """``a op b``; a side that reads a local name read in place."""
+        ra, rb = self.readers.get(a), self.readers.get(b)
+        if ra is not None and rb is not None:
+            ka, ga = ra[0], ra[1] or _identity
+            kb, gb = rb[0], rb[1] or _identity
+            if ra[1] is None and rb[1] is None:
+                return lambda s: op(s[ka], s[kb])
+            if ra[1] is None:
+                return lambda s: op(s[ka], gb(s[kb]))
+            if rb[1] is None:
+                return lambda s: op(ga(s[ka]), s[kb])
+            return lambda s: op(ga(s[ka]), gb(s[kb]))
+        return lambda s: op(a(s), b(s))
 
     def side(self, node: Any, other: Any) -> tuple[Fn, Any]:
         """An operand of a comparison; a text literal against an enum becomes the enum's member (checked)."""
@@ -758,16 +830,24 @@ class _Compiler:
         a, ta = (pre_a, ta0) if pre_a is not None else self.side(left, tb)
         both_enums = _is_enum(ta) and _is_enum(tb)
         neither = not _is_enum(ta) and not _is_enum(tb) and ta is not None and tb is not None
-        if _is_literal(right) and not isinstance(c := b({}), str):  # a number, a truth value or none
-            same = c is None or (isinstance(c, bool) and ta is bool)  # singletons: identity is equality
-            if op is operator.eq and same:
-                return (lambda s: a(s) is c), bool
-            if op is operator.ne and same:
-                return (lambda s: a(s) is not c), bool
-            return (lambda s: op(a(s), c)), bool
+        member = self.enum_literal(right, ta) if both_enums else None
+        if member is not None or (_is_literal(right) and not isinstance(b({}), str)):  # a number, truth, none
+            c = b({})  # an enum's member, or the literal
+            # Singletons (none, a truth value against a truth value, an enum's member): identity is equality.
+            same = c is None or (isinstance(c, bool) and ta is bool) or member is not None
+            return self.against(a, op, c, same), bool
         if both_enums or neither:
-            return (lambda s: op(a(s), b(s))), bool
-        return (lambda s: op(plain(a(s)), plain(b(s)))), bool
+            return self.between(a, op, b), bool
+
+        def by_value(s: dict[str, Any]) -> bool:
+            x, y = a(s), b(s)
+            if isinstance(x, enum.Enum):
+                x = x._value_
+            if isinstance(y, enum.Enum):
+                y = y._value_
+            return op(x, y)  # type: ignore[no-any-return]
+
+        return by_value, bool
 
     def membership(self, node: lark.Tree[Any]) -> Fn:
         """``x in xs``: an enum by its value; a list of literals is a set built once, a tuple (a parameter)
@@ -834,6 +914,20 @@ class _Compiler:
         f = builtin.fn
         text = self.text(node)
         # A built-in that cannot work on the values it is given fails naming the call and the values.
+        if len(fns) == 1 and fns[0] in self.readers:
+            key, got = self.readers[fns[0]]
+            get = got or _identity
+
+            def call_on(s: dict[str, Any]) -> Any:
+                x = get(s[key]) if got is not None else s[key]
+                try:
+                    return f(x)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x,), err) from None
+
+            return call_on, builtin.returns
         if len(fns) == 1:
             (f0,) = fns
 
@@ -847,6 +941,19 @@ class _Compiler:
                     raise _failed(text, (x,), err) from None
 
             return call1, builtin.returns
+        if len(fns) == 2 and _is_literal(args[1]):
+            f0, y = fns[0], fns[1]({})
+
+            def call_with(s: dict[str, Any]) -> Any:
+                x = f0(s)
+                try:
+                    return f(x, y)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x, y), err) from None
+
+            return call_with, builtin.returns
         if len(fns) == 2:
             f0, f1 = fns
 
@@ -883,7 +990,9 @@ class _Compiler:
             spec = self.param_specs[name]
             self.params_read[name] = spec
             self.literal_reads.add(name)
-            return (lambda s: s[_P][name]), _PARAM_TYPES.get(spec.kind)
+            read: Fn = lambda s: s[_P][name]  # noqa: E731 - known as cheap
+            self.cheap.add(read)
+            return read, _PARAM_TYPES.get(spec.kind)
         if len(args) == 2:
             if not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
                 raise self.fail(args[0], 'a parameter group is named by a literal string: param("group", key)')
@@ -994,8 +1103,27 @@ def _failed(text: str, values: Sequence[Any], err: Exception) -> RuleExpressionE
     return RuleExpressionError(f"`{text}` cannot be worked out on ({shown}): {why}")
 
 
-def _converted(fn: Fn, conv: Callable[[Any], Any]) -> Fn:
-    return lambda s: conv(fn(s))
+def _fields(names: tuple[str, ...], fns: tuple[Fn, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The fields of an emitted item as one dict, made in one go (a dict display per up to eight fields)."""
+    if len(names) > 8:
+        head, rest = _fields(names[:8], fns[:8]), _fields(names[8:], fns[8:])
+        return lambda s: {**head(s), **rest(s)}
+    n = (*names, *[""] * (8 - len(names)))
+    f = (*fns, *[_constant(None)] * (8 - len(fns)))
+    n0, n1, n2, n3, n4, n5, n6, n7 = n
+    f0, f1, f2, f3, f4, f5, f6, f7 = f
+    by_count: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
+        lambda s: {},
+        lambda s: {n0: f0(s)},
+        lambda s: {n0: f0(s), n1: f1(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s), n7: f7(s)},
+    )
+    return by_count[len(names)]
 
 
 def _constant(value: Any) -> Fn:
@@ -1062,15 +1190,16 @@ def _converter(ftype: Any) -> Callable[[Any], Any] | None:
 
 _J: Final = "__judged"
 
-#: A compiled block: runs on a scope, each item emitted going to the list with the judged note of its moment.
-Block = Callable[[dict[str, Any], list[tuple[Any, str]]], None]
+#: A compiled block: runs on a scope, each item emitted going to the list (with the judged note of its moment,
+#: in a rule that notes one).
+Block = Callable[[dict[str, Any], list[Any]], None]
 
 
-def _nothing(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+def _nothing(s: dict[str, Any], out: list[Any]) -> None:
     return None
 
 
-def _chain(steps: Sequence[tuple[Any, ...]]) -> Block:
+def _chain(steps: Sequence[tuple[Any, ...]], noted: bool) -> Block:
     """A block's steps as one closure: each step calls the next (a guard that fails ends the block it stands
     in), consecutive assignments (let, judged) run in one loop."""
     nxt: Block | None = None
@@ -1088,11 +1217,11 @@ def _chain(steps: Sequence[tuple[Any, ...]]) -> Block:
         elif kind == _WHEN:
             nxt = _guard(step[1], nxt)
         elif kind == _EMIT:
-            nxt = _emit(step[1], nxt)
+            nxt = _emit(step[1], step[2], nxt) if noted else _emit_bare(step[1], step[2], nxt)
         elif kind == _IF:
-            nxt = _branch(step[1], _chain(step[2]), _chain(step[3]), nxt)
+            nxt = _branch(step[1], _chain(step[2], noted), _chain(step[3], noted), nxt)
         else:
-            nxt = _loop(step[1], step[2], _chain(step[3]), nxt)
+            nxt = _loop(step[1], step[2], _chain(step[3], noted), nxt)
     return nxt or _nothing
 
 
@@ -1101,18 +1230,18 @@ def _assign(pairs: tuple[tuple[str, Fn], ...], nxt: Block | None) -> Block:
         ((key, fn),) = pairs
         if nxt is None:
 
-            def let_last(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+            def let_last(s: dict[str, Any], out: list[Any]) -> None:
                 s[key] = fn(s)
 
             return let_last
 
-        def let_one(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+        def let_one(s: dict[str, Any], out: list[Any]) -> None:
             s[key] = fn(s)
             nxt(s, out)
 
         return let_one
 
-    def lets(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    def lets(s: dict[str, Any], out: list[Any]) -> None:
         for key, fn in pairs:
             s[key] = fn(s)
         if nxt is not None:
@@ -1124,35 +1253,54 @@ def _assign(pairs: tuple[tuple[str, Fn], ...], nxt: Block | None) -> Block:
 def _guard(test: Fn, nxt: Block | None) -> Block:
     if nxt is None:
 
-        def when_last(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+        def when_last(s: dict[str, Any], out: list[Any]) -> None:
             test(s)  # worked out all the same: it may fail
 
         return when_last
 
-    def when(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    def when(s: dict[str, Any], out: list[Any]) -> None:
         if test(s):
             nxt(s, out)
 
     return when
 
 
-def _emit(build: Fn, nxt: Block | None) -> Block:
+Fields = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _emit(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
     if nxt is None:
 
-        def emit_last(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
-            out.append((build(s), s[_J]))
+        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
+            out.append((make(**fields(s)), s[_J]))
 
         return emit_last
 
-    def emit(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
-        out.append((build(s), s[_J]))
+    def emit(s: dict[str, Any], out: list[Any]) -> None:
+        out.append((make(**fields(s)), s[_J]))
+        nxt(s, out)
+
+    return emit
+
+
+def _emit_bare(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
+    """An emit in a rule that notes no judged day: the item alone."""
+    if nxt is None:
+
+        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
+            out.append(make(**fields(s)))
+
+        return emit_last
+
+    def emit(s: dict[str, Any], out: list[Any]) -> None:
+        out.append(make(**fields(s)))
         nxt(s, out)
 
     return emit
 
 
 def _branch(test: Fn, then: Block, otherwise: Block, nxt: Block | None) -> Block:
-    def branch(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    def branch(s: dict[str, Any], out: list[Any]) -> None:
         (then if test(s) else otherwise)(s, out)
         if nxt is not None:
             nxt(s, out)
@@ -1161,7 +1309,7 @@ def _branch(test: Fn, then: Block, otherwise: Block, nxt: Block | None) -> Block
 
 
 def _loop(var: str, source: Fn, body: Block, nxt: Block | None) -> Block:
-    def loop(s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
+    def loop(s: dict[str, Any], out: list[Any]) -> None:
         for value in source(s):
             s[var] = value
             body(s, out)
@@ -1291,23 +1439,23 @@ def compile_rule(
     matched, collected = tuple(c.matched), tuple(c.collected)
 
     noted = _uses_judged(steps)
-    run = _chain(steps)
+    run = _chain(steps, noted)
     single = matched[0] if len(matched) == 1 and not collected else None
 
     def derive(ctx: Context) -> Iterable[Any]:
+        # The context's own bindings, read in place (a property or a method call each would cost more).
         if single is not None:
-            s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx.params, single: ctx[single]}
+            s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx._params, single: ctx._matched[single]}
         else:
-            s = {_CTX: ctx, _J: "", _P: ctx.params}
+            s = {_CTX: ctx, _J: "", _P: ctx._params}
+            bound, kept = ctx._matched, ctx._collected
             for alias in matched:
-                s[alias] = ctx[alias]
+                s[alias] = bound[alias]
             for alias in collected:
-                s[alias] = ctx.all(alias)
-        out: list[tuple[Any, str]] = []
+                s[alias] = kept[alias]
+        out: list[Any] = []
         run(s, out)
-        if noted:
-            return _noted(ctx, out)
-        return [item for item, _ in out]
+        return _noted(ctx, out) if noted else out
 
     definition = RuleDef(
         name=name,
@@ -1339,5 +1487,5 @@ def evaluate_expression(text: str, values: Mapping[str, Any] | None = None) -> A
     if c.problems:
         raise ValueError("; ".join(str(p) for p in c.problems))
     scope: dict[str, Any] = {**names, _J: ""}
-    _chain(steps)(scope, [])
+    _chain(steps, False)(scope, [])
     return scope["result__"]
