@@ -165,6 +165,9 @@ class _Compiler:
         #: How many reads of a fact-dependent name were compiled so far (a count that does not move while an
         #: expression compiles means the expression depends on no fact).
         self.fact_reads = 0
+        #: How deep the compiler is in a function's body or a comprehension's element: there, an expression that
+        #: reads no fact may still read the function's arguments or the element, and is not kept.
+        self.inner = 0
         #: Names bound more than once (a let repeated, a loop variable): never taken as fact-free.
         self.rebound: set[str] = set()
         #: Whether fact-free values are kept per evaluation (off for a bare expression, which has no context).
@@ -295,11 +298,14 @@ class _Compiler:
                     self.keys[str(a.children[0])] = key
                     self.fact_free.add(key)
                 before = self.fact_reads
+                self.inner += 1
                 try:
                     body, _ = self.expr(c[-1])
                 except _Failed:  # noted; a placeholder keeps every call of it from failing again
                     self.functions[fname] = _Function(params, _constant(None), {}, frozenset(), keys, False)
                     raise
+                finally:
+                    self.inner -= 1
                 pure = self.fact_reads == before
                 reads, literal = self.params_read, frozenset(self.literal_reads)
             finally:
@@ -526,6 +532,14 @@ class _Compiler:
         """A condition, compiled for its truth alone: ``and``/``or``/``not`` short-circuit on the values as they
         come, with no truth value made of each part (a guard, a branch, a comprehension's filter)."""
         data = node.data if isinstance(node, lark.Tree) else ""
+        before = self.fact_reads
+        test = self.truth_of(node, data)
+        constant = self.caching and not self.inner and self.fact_reads == before
+        if constant and data in ("and_", "or_", "not_", "compare", "in_", "not_in"):
+            return _per_evaluation(test)  # a condition on parameters alone: once per evaluation
+        return test
+
+    def truth_of(self, node: Any, data: str) -> Fn:
         if data == "and_":
             a, b = self.truth(node.children[0]), self.truth(node.children[1])
             return lambda s: a(s) and b(s)
@@ -672,10 +686,12 @@ class _Compiler:
         self.types[var] = tsrc.of if isinstance(tsrc, ListOf) else None
         if self.fact_reads == before:  # the elements of a fact-free list are fact-free
             self.fact_free.add(var)
+        self.inner += 1
         try:
             felem, telem = self.expr(elem)
             fcond = self.truth(cond) if cond is not None else None
         finally:
+            self.inner -= 1
             del self.types[var]
             self.fact_free.discard(var)
 
@@ -831,7 +847,7 @@ class _Compiler:
         both_enums = _is_enum(ta) and _is_enum(tb)
         neither = not _is_enum(ta) and not _is_enum(tb) and ta is not None and tb is not None
         member = self.enum_literal(right, ta) if both_enums else None
-        if member is not None or (_is_literal(right) and not isinstance(b({}), str)):  # a number, truth, none
+        if member is not None or (_is_literal(right) and (neither or not isinstance(b({}), str))):
             c = b({})  # an enum's member, or the literal
             # Singletons (none, a truth value against a truth value, an enum's member): identity is equality.
             same = c is None or (isinstance(c, bool) and ta is bool) or member is not None

@@ -175,3 +175,20 @@ for n in [1, 2, 3] {
 def test_a_bare_expression_keeps_nothing(text: str, expected: object) -> None:
     assert evaluate_expression(text) == expected
     assert evaluate_expression(text) == expected
+
+
+def test_a_condition_on_a_function_argument_or_an_element_is_not_kept() -> None:
+    # ``rank == 0`` and ``x > 1`` read no fact, but an argument and an element: worked out on every call.
+    specs = {"base": ParamSpec("int", "b")}
+    body = """
+match p: subject_count
+def nonzero(rank) = if rank == 0 then 0 else param("base")
+let big = [x for x in [1, 2, 3] if x > 1 and param("base") > 0]
+emit subject_count { subject = p.subject, what = text(nonzero(p.count)) + text(count(big)), count = 0 }
+"""
+    definition = _compiled(body, specs)
+    whats = []
+    for rank in (0, 1, 0):
+        (item,) = definition.derive(_context({"base": 5}, _Person("x", rank)))  # type: ignore[attr-defined]
+        whats.append(item.what)
+    assert whats == ["02", "52", "02"]
