@@ -192,3 +192,49 @@ emit subject_count { subject = p.subject, what = text(nonzero(p.count)) + text(c
         (item,) = definition.derive(_context({"base": 5}, _Person("x", rank)))  # type: ignore[attr-defined]
         whats.append(item.what)
     assert whats == ["02", "52", "02"]
+
+
+def test_steps_after_an_emit_a_trailing_guard_or_let_and_an_empty_branch_run_as_written() -> None:
+    specs = {"base": ParamSpec("int", "b")}
+    body = """
+match p: subject_count
+def add(a, b) = a + b + p.count
+emit subject_count { subject = p.subject + "-first", what = "x", count = 0 }
+if p.count > 100 { } else { emit subject_count { subject = p.subject + "-else", what = "x", count = 0 } }
+let n = add(param("base"), 2)
+emit subject_count { subject = p.subject + "-last", what = text(n), count = n }
+when error("a guard after the last emit is still worked out")
+"""
+    definition = _compiled(body, specs)
+    with pytest.raises(Exception, match="a guard after the last emit is still worked out"):
+        list(definition.derive(_context({"base": 1}, _Person("x", 3))))  # type: ignore[attr-defined]
+    trailing_let = body.replace('when error("a guard after the last emit is still worked out")', "let unused = 1")
+    definition = _compiled(trailing_let, specs)
+    items = list(definition.derive(_context({"base": 1}, _Person("x", 3))))  # type: ignore[attr-defined]
+    assert [(i.subject, i.what) for i in items] == [("x-first", "x"), ("x-else", "x"), ("x-last", "6")]
+
+
+def test_a_pure_function_keeps_a_bounded_number_of_results() -> None:
+    specs = {"base": ParamSpec("int", "b")}
+    body = """
+match p: subject_count
+def scaled(n) = n * param("base")
+emit subject_count { subject = p.subject, what = text(scaled(p.count)), count = 0 }
+"""
+    definition = _compiled(body, specs)
+    params = {"base": 3}
+    for n in (*range(5000), 4999, 0):
+        (item,) = definition.derive(_context(params, _Person("x", n)))  # type: ignore[attr-defined]
+        assert item.what == str(3 * n)
+
+
+def test_an_enum_compared_with_a_value_of_unknown_kind_compares_by_its_value() -> None:
+    body = """
+match p: subject_count
+let kinds = [x for x in members("community kind")]
+emit subject_count { subject = p.subject, what = if p.count == kinds[0] then "same" else "other", count = 0 }
+"""
+    definition = _compiled(body, {})
+    for value, expected in (("urban", "same"), ("rural", "other")):
+        (item,) = definition.derive(_context({}, _Person("x", value)))  # type: ignore[attr-defined]
+        assert item.what == expected
