@@ -120,6 +120,11 @@ class _Function:
     body: Fn
     params_read: Mapping[str, ParamSpec]
     literal_reads: frozenset[str]
+    #: The scope key of each parameter.
+    keys: tuple[str, ...]
+    #: Whether the body reads no fact (only its arguments, parameters and the period): its value for the same
+    #: arguments is the same throughout an evaluation.
+    pure: bool
 
 
 class _Compiler:
@@ -152,6 +157,26 @@ class _Compiler:
         self.matched: list[str] = []
         self.collected: list[str] = []
         self.ruleset_functions = functions
+        #: The scope key of each visible name: its own name, or ``function.param`` for a function's parameter
+        #: (each function's parameters have keys of their own, so a call binds them without saving the caller's).
+        self.keys: dict[str, str] = {}
+        #: Scope keys whose value depends on no fact: the parameters, the period and literals only.
+        self.fact_free: set[str] = set()
+        #: How many reads of a fact-dependent name were compiled so far (a count that does not move while an
+        #: expression compiles means the expression depends on no fact).
+        self.fact_reads = 0
+        #: How deep the compiler is in a function's body or a comprehension's element: there, an expression that
+        #: reads no fact may still read the function's arguments or the element, and is not kept.
+        self.inner = 0
+        #: Names bound more than once (a let repeated, a loop variable): never taken as fact-free.
+        self.rebound: set[str] = set()
+        #: Whether fact-free values are kept per evaluation (off for a bare expression, which has no context).
+        self.caching = True
+        #: The closures that read a local name (and a path of fields on it): its scope key and the getter of the
+        #: path, so that a comparison or a call on it reads it in place, one closure fewer.
+        self.readers: dict[Fn, tuple[str, Callable[[Any], Any] | None]] = {}
+        #: Closures cheaper than keeping their value (a parameter read): never kept per evaluation.
+        self.cheap: set[Fn] = set()
 
     # -- problems ------------------------------------------------------------------
 
@@ -188,6 +213,8 @@ class _Compiler:
                 finally:
                     self.source = rule_source
             self.problems[before:] = [attrs.evolve(p, origin=index) for p in self.problems[before:]]
+        bound = [str(n.children[0]) for n in tree.iter_subtrees() if n.data in ("let_stmt", "for_stmt")]
+        self.rebound = {n for n in bound if bound.count(n) > 1}
         stmts = list(tree.children)
         body_start = 0
         for i, stmt in enumerate(stmts):
@@ -223,12 +250,18 @@ class _Compiler:
             name = str(c[0])
             self.check_new_name(c[0])
             self.types.setdefault(name, None)  # a let that fails to compile still names something
+            self.keys.pop(name, None)
+            self.fact_free.discard(name)
+            before = self.fact_reads
             fn, t = self.expr(c[1])
             self.types[name] = t
+            if self.fact_reads == before and name not in self.rebound:
+                self.fact_free.add(name)
+                if self.caching and not _is_literal(c[1]) and fn not in self.cheap:
+                    fn = _per_evaluation(fn)
             return (_LET, name, fn)
         if kind == "when_stmt":
-            fn, _ = self.expr(c[0])
-            return (_WHEN, fn)
+            return (_WHEN, self.truth(c[0]))
         if kind == "judged_stmt":
             fn, _ = self.expr(c[0])
             return (_JUDGED, fn)
@@ -236,11 +269,13 @@ class _Compiler:
             name = str(c[0])
             self.check_new_name(c[0])
             self.types.setdefault(name, None)
+            self.keys.pop(name, None)
+            self.fact_free.discard(name)
             fn, t = self.expr(c[1])
             self.types[name] = t.of if isinstance(t, ListOf) else None
             return (_FOR, name, fn, self.block(c[2:]))
         if kind == "if_stmt":
-            fn, _ = self.expr(c[0])
+            fn = self.truth(c[0])
             then = self.block(c[1].children)
             otherwise = self.block(c[2].children) if c[2] is not None else []
             return (_IF, fn, then, otherwise)
@@ -251,22 +286,32 @@ class _Compiler:
             args = [a for a in c[1:-1] if a is not None]
             params = tuple(str(a.children[0]) for a in args)
             saved_types, saved_reads, saved_literal = dict(self.types), self.params_read, self.literal_reads
+            saved_keys, saved_free = dict(self.keys), set(self.fact_free)
             self.params_read, self.literal_reads = {}, set()
+            keys = tuple(f"{fname}.{p}" for p in params)  # no name has a dot: these keys are the function's own
             try:
-                for a in args:
+                for a, key in zip(args, keys, strict=True):
                     tname = a.children[1]
                     if tname is not None and str(tname) not in SCHEMAS:
                         self.fail(tname, f"no fact or item type {str(tname)!r}{_hint(str(tname), SCHEMAS)}")
                     self.types[str(a.children[0])] = SCHEMAS.get(str(tname)) if tname is not None else None
+                    self.keys[str(a.children[0])] = key
+                    self.fact_free.add(key)
+                before = self.fact_reads
+                self.inner += 1
                 try:
                     body, _ = self.expr(c[-1])
                 except _Failed:  # noted; a placeholder keeps every call of it from failing again
-                    self.functions[fname] = _Function(params, _constant(None), {}, frozenset())
+                    self.functions[fname] = _Function(params, _constant(None), {}, frozenset(), keys, False)
                     raise
+                finally:
+                    self.inner -= 1
+                pure = self.fact_reads == before
                 reads, literal = self.params_read, frozenset(self.literal_reads)
             finally:
                 self.types, self.params_read, self.literal_reads = saved_types, saved_reads, saved_literal
-            self.functions[fname] = _Function(params, body, reads, literal)
+                self.keys, self.fact_free = saved_keys, saved_free
+            self.functions[fname] = _Function(params, body, reads, literal, keys, pure)
             return None
         if kind == "emit_stmt":
             return self.emit(stmt)
@@ -466,18 +511,45 @@ class _Compiler:
             self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
         make: Callable[..., Any] = Finding.at_least if at_least else cls
 
-        direct = [(name, fn) for name, fn, conv in compiled if conv is None]
-        converted = [(name, fn, conv) for name, fn, conv in compiled if conv is not None]
+        fields_of_item = _fields(
+            tuple(name for name, _, _ in compiled),
+            tuple(fn if conv is None else self.converted(fn, conv) for _, fn, conv in compiled),
+        )
+        return (_EMIT, make, fields_of_item)
 
-        def build(s: dict[str, Any]) -> Any:
-            kw = {name: fn(s) for name, fn in direct}
-            for name, fn, conv in converted:
-                kw[name] = conv(fn(s))
-            return make(**kw)
-
-        return (_EMIT, build)
+    def converted(self, fn: Fn, conv: Callable[[Any], Any]) -> Fn:
+        reader = self.readers.get(fn)
+        if reader is not None:
+            key, get = reader
+            if get is None:
+                return lambda s: conv(s[key])
+            return lambda s: conv(get(s[key]))
+        return lambda s: conv(fn(s))
 
     # -- expressions ---------------------------------------------------------------------
+
+    def truth(self, node: Any) -> Fn:
+        """A condition, compiled for its truth alone: ``and``/``or``/``not`` short-circuit on the values as they
+        come, with no truth value made of each part (a guard, a branch, a comprehension's filter)."""
+        data = node.data if isinstance(node, lark.Tree) else ""
+        before = self.fact_reads
+        test = self.truth_of(node, data)
+        constant = self.caching and not self.inner and self.fact_reads == before
+        if constant and data in ("and_", "or_", "not_", "compare", "in_", "not_in"):
+            return _per_evaluation(test)  # a condition on parameters alone: once per evaluation
+        return test
+
+    def truth_of(self, node: Any, data: str) -> Fn:
+        if data == "and_":
+            a, b = self.truth(node.children[0]), self.truth(node.children[1])
+            return lambda s: a(s) and b(s)
+        if data == "or_":
+            a, b = self.truth(node.children[0]), self.truth(node.children[1])
+            return lambda s: a(s) or b(s)
+        if data == "not_":
+            a = self.truth(node.children[0])
+            return lambda s: not a(s)
+        return self.expr(node)[0]
 
     def expr(self, node: Any) -> tuple[Fn, Any]:
         if isinstance(node, lark.Token):  # pragma: no cover - the grammar wraps every token
@@ -509,7 +581,13 @@ class _Compiler:
     def x_name(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
         name = str(node.children[0])
         if name in self.types:
-            return operator.itemgetter(name), self.types[name]
+            key = self.keys.get(name, name)
+            if key not in self.fact_free:
+                self.fact_reads += 1
+            get = operator.itemgetter(key)
+            self.readers[get] = (key, None)
+            self.cheap.add(get)
+            return get, self.types[name]
         if name == "frame":
             return (lambda s: s[_CTX].frame), TimeFrame
         if name == "period":
@@ -517,6 +595,7 @@ class _Compiler:
         if name == "day":
             return (lambda s: s[_CTX].frame.day), date
         if name == "deadline":
+            self.fact_reads += 1  # the rule's own: not taken as the same throughout an evaluation
             return (lambda s: s[_CTX].deadline), date
         if name in self.functions:
             fn = self.functions[name]
@@ -526,19 +605,14 @@ class _Compiler:
                     f"function {name!r} takes {len(fn.params)} arguments; only one-argument functions can be handed on",
                 )
             self.use(fn)
-            body, param = fn.body, fn.params[0]
+            if not fn.pure:
+                self.fact_reads += 1
+            body, param = fn.body, fn.keys[0]
 
             def handed(s: dict[str, Any]) -> Callable[[Any], Any]:
                 def call(arg: Any) -> Any:
-                    saved = s.get(param, _MISSING)
                     s[param] = arg
-                    try:
-                        return body(s)
-                    finally:
-                        if saved is _MISSING:
-                            del s[param]
-                        else:
-                            s[param] = saved
+                    return body(s)
 
                 return call
 
@@ -567,9 +641,11 @@ class _Compiler:
             path.insert(0, str(root.children[1]))
             root = root.children[0]
         if isinstance(root, lark.Tree) and root.data == "name" and str(root.children[0]) in self.types:
-            local = str(root.children[0])  # a chain on a local name: one getter for the whole path
+            local = self.keys.get(str(root.children[0]), str(root.children[0]))  # one getter for the whole path
             chain = operator.attrgetter(".".join(path))
-            return (lambda s: chain(s[local])), ftype
+            read: Fn = lambda s: chain(s[local])  # noqa: E731 - kept by name as a reader
+            self.readers[read] = (local, chain)
+            return read, ftype
         get = operator.attrgetter(name)
         return (lambda s: get(fn(s))), ftype
 
@@ -577,6 +653,13 @@ class _Compiler:
         base, key = node.children
         fb, t = self.expr(base)
         fk, _ = self.expr(key)
+        elem = t.of if isinstance(t, ListOf) else None
+        reader = self.readers.get(fb)
+        if _is_literal(key) and reader is not None and reader[1] is None:
+            local, item = reader[0], operator.itemgetter(fk({}))
+            read: Fn = lambda s: item(s[local])  # noqa: E731 - kept by name as a reader
+            self.readers[read] = (local, item)
+            return read, elem
 
         def index(s: dict[str, Any]) -> Any:
             return fb(s)[fk(s)]
@@ -596,15 +679,21 @@ class _Compiler:
     def x_comp(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
         elem, var_tok, src, cond = node.children
         var = str(var_tok)
+        before = self.fact_reads
         fsrc, tsrc = self.expr(src)
         if var in self.types or var in _SPECIAL:
             raise self.fail(var_tok, f"{var!r} already names something; choose another name")
         self.types[var] = tsrc.of if isinstance(tsrc, ListOf) else None
+        if self.fact_reads == before:  # the elements of a fact-free list are fact-free
+            self.fact_free.add(var)
+        self.inner += 1
         try:
             felem, telem = self.expr(elem)
-            fcond = self.expr(cond)[0] if cond is not None else None
+            fcond = self.truth(cond) if cond is not None else None
         finally:
+            self.inner -= 1
             del self.types[var]
+            self.fact_free.discard(var)
 
         ge, gc = _on_element(elem, var), (_on_element(cond, var) if cond is not None else None)
         if ge is not None and (cond is None or gc is not None):  # fields of the element only: a plain loop
@@ -651,10 +740,20 @@ class _Compiler:
         return (lambda s: bool(a(s)) or bool(b(s))), bool
 
     def x_ifelse(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
-        c, _ = self.expr(node.children[0])
+        c = self.truth(node.children[0])
         a, ta = self.expr(node.children[1])
         b, tb = self.expr(node.children[2])
-        return (lambda s: a(s) if c(s) else b(s)), (ta if ta == tb else None)
+        t = ta if ta == tb else None
+        if _is_literal(node.children[1]) and _is_literal(node.children[2]):
+            x, y = a({}), b({})
+            return (lambda s: x if c(s) else y), t
+        if _is_literal(node.children[1]):
+            x = a({})
+            return (lambda s: x if c(s) else b(s)), t
+        if _is_literal(node.children[2]):
+            y = b({})
+            return (lambda s: a(s) if c(s) else y), t
+        return (lambda s: a(s) if c(s) else b(s)), t
 
     def x_arith(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
         left, op_tok, right = node.children
@@ -680,6 +779,44 @@ class _Compiler:
             c = b({})
             return (lambda s: f(a(s), c)), result
         return (lambda s: f(a(s), b(s))), result
+
+    def against(self, a: Fn, op: Callable[[Any, Any], Any], c: Any, same: bool) -> Fn:
+        """``a op c`` for a constant ``c``; ``a`` read in place when it reads a local name."""
+        reader = self.readers.get(a)
+        if reader is not None and reader[1] is None:
+            key = reader[0]
+            if op is operator.eq and same:
+                return lambda s: s[key] is c
+            if op is operator.ne and same:
+                return lambda s: s[key] is not c
+            return lambda s: op(s[key], c)
+        if reader is not None:
+            key, get = reader[0], cast(Callable[[Any], Any], reader[1])
+            if op is operator.eq and same:
+                return lambda s: get(s[key]) is c
+            if op is operator.ne and same:
+                return lambda s: get(s[key]) is not c
+            return lambda s: op(get(s[key]), c)
+        if op is operator.eq and same:
+            return lambda s: a(s) is c
+        if op is operator.ne and same:
+            return lambda s: a(s) is not c
+        return lambda s: op(a(s), c)
+
+    def between(self, a: Fn, op: Callable[[Any, Any], Any], b: Fn) -> Fn:
+        """``a op b``; a side that reads a local name read in place."""
+        ra, rb = self.readers.get(a), self.readers.get(b)
+        if ra is not None and rb is not None:
+            ka, ga = ra[0], ra[1] or _identity
+            kb, gb = rb[0], rb[1] or _identity
+            if ra[1] is None and rb[1] is None:
+                return lambda s: op(s[ka], s[kb])
+            if ra[1] is None:
+                return lambda s: op(s[ka], gb(s[kb]))
+            if rb[1] is None:
+                return lambda s: op(ga(s[ka]), s[kb])
+            return lambda s: op(ga(s[ka]), gb(s[kb]))
+        return lambda s: op(a(s), b(s))
 
     def side(self, node: Any, other: Any) -> tuple[Fn, Any]:
         """An operand of a comparison; a text literal against an enum becomes the enum's member (checked)."""
@@ -709,16 +846,24 @@ class _Compiler:
         a, ta = (pre_a, ta0) if pre_a is not None else self.side(left, tb)
         both_enums = _is_enum(ta) and _is_enum(tb)
         neither = not _is_enum(ta) and not _is_enum(tb) and ta is not None and tb is not None
-        if _is_literal(right) and not isinstance(c := b({}), str):  # a number, a truth value or none
-            same = c is None or (isinstance(c, bool) and ta is bool)  # singletons: identity is equality
-            if op is operator.eq and same:
-                return (lambda s: a(s) is c), bool
-            if op is operator.ne and same:
-                return (lambda s: a(s) is not c), bool
-            return (lambda s: op(a(s), c)), bool
+        member = self.enum_literal(right, ta) if both_enums else None
+        if member is not None or (_is_literal(right) and (neither or not isinstance(b({}), str))):
+            c = b({})  # an enum's member, or the literal
+            # Singletons (none, a truth value against a truth value, an enum's member): identity is equality.
+            same = c is None or (isinstance(c, bool) and ta is bool) or member is not None
+            return self.against(a, op, c, same), bool
         if both_enums or neither:
-            return (lambda s: op(a(s), b(s))), bool
-        return (lambda s: op(plain(a(s)), plain(b(s)))), bool
+            return self.between(a, op, b), bool
+
+        def by_value(s: dict[str, Any]) -> bool:
+            x, y = a(s), b(s)
+            if isinstance(x, enum.Enum):
+                x = x._value_
+            if isinstance(y, enum.Enum):
+                y = y._value_
+            return op(x, y)  # type: ignore[no-any-return]
+
+        return by_value, bool
 
     def membership(self, node: lark.Tree[Any]) -> Fn:
         """``x in xs``: an enum by its value; a list of literals is a set built once, a tuple (a parameter)
@@ -765,24 +910,10 @@ class _Compiler:
             if len(args) != len(fn.params):
                 raise self.fail(node, f"function {name!r} takes {len(fn.params)} arguments (got {len(args)})")
             self.use(fn)
+            if not fn.pure:
+                self.fact_reads += 1
             fns = [self.expr(a)[0] for a in args]
-            body, params = fn.body, fn.params
-
-            def call(s: dict[str, Any]) -> Any:
-                values = [f(s) for f in fns]
-                saved = [s.get(p, _MISSING) for p in params]
-                for p, v in zip(params, values, strict=True):
-                    s[p] = v
-                try:
-                    return body(s)
-                finally:
-                    for p, old in zip(params, saved, strict=True):
-                        if old is _MISSING:
-                            del s[p]
-                        else:
-                            s[p] = old
-
-            return call, None
+            return _call_function(fn, fns, memo=fn.pure and self.caching), None
         if name == "members":
             if len(args) != 1 or not _is_string(args[0]) or _unquote(str(args[0].children[0])) not in ENUMS:
                 raise self.fail(node, f"members(…) names an enumeration: one of {', '.join(ENUMS)}")
@@ -799,6 +930,20 @@ class _Compiler:
         f = builtin.fn
         text = self.text(node)
         # A built-in that cannot work on the values it is given fails naming the call and the values.
+        if len(fns) == 1 and fns[0] in self.readers:
+            key, got = self.readers[fns[0]]
+            get = got or _identity
+
+            def call_on(s: dict[str, Any]) -> Any:
+                x = get(s[key]) if got is not None else s[key]
+                try:
+                    return f(x)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x,), err) from None
+
+            return call_on, builtin.returns
         if len(fns) == 1:
             (f0,) = fns
 
@@ -812,6 +957,19 @@ class _Compiler:
                     raise _failed(text, (x,), err) from None
 
             return call1, builtin.returns
+        if len(fns) == 2 and _is_literal(args[1]):
+            f0, y = fns[0], fns[1]({})
+
+            def call_with(s: dict[str, Any]) -> Any:
+                x = f0(s)
+                try:
+                    return f(x, y)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x, y), err) from None
+
+            return call_with, builtin.returns
         if len(fns) == 2:
             f0, f1 = fns
 
@@ -848,7 +1006,9 @@ class _Compiler:
             spec = self.param_specs[name]
             self.params_read[name] = spec
             self.literal_reads.add(name)
-            return (lambda s: s[_P][name]), _PARAM_TYPES.get(spec.kind)
+            read: Fn = lambda s: s[_P][name]  # noqa: E731 - known as cheap
+            self.cheap.add(read)
+            return read, _PARAM_TYPES.get(spec.kind)
         if len(args) == 2:
             if not (isinstance(args[0], lark.Tree) and args[0].data == "string"):
                 raise self.fail(args[0], 'a parameter group is named by a literal string: param("group", key)')
@@ -959,6 +1119,29 @@ def _failed(text: str, values: Sequence[Any], err: Exception) -> RuleExpressionE
     return RuleExpressionError(f"`{text}` cannot be worked out on ({shown}): {why}")
 
 
+def _fields(names: tuple[str, ...], fns: tuple[Fn, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The fields of an emitted item as one dict, made in one go (a dict display per up to eight fields)."""
+    if len(names) > 8:
+        head, rest = _fields(names[:8], fns[:8]), _fields(names[8:], fns[8:])
+        return lambda s: {**head(s), **rest(s)}
+    n = (*names, *[""] * (8 - len(names)))
+    f = (*fns, *[_constant(None)] * (8 - len(fns)))
+    n0, n1, n2, n3, n4, n5, n6, n7 = n
+    f0, f1, f2, f3, f4, f5, f6, f7 = f
+    by_count: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
+        lambda s: {},
+        lambda s: {n0: f0(s)},
+        lambda s: {n0: f0(s), n1: f1(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s)},
+        lambda s: {n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s), n7: f7(s)},
+    )
+    return by_count[len(names)]
+
+
 def _constant(value: Any) -> Fn:
     return lambda s: value
 
@@ -1023,27 +1206,211 @@ def _converter(ftype: Any) -> Callable[[Any], Any] | None:
 
 _J: Final = "__judged"
 
+#: A compiled block: runs on a scope, each item emitted going to the list (with the judged note of its moment,
+#: in a rule that notes one).
+Block = Callable[[dict[str, Any], list[Any]], None]
 
-def _run(steps: Sequence[tuple[Any, ...]], s: dict[str, Any], out: list[tuple[Any, str]]) -> None:
-    """Run a block: each item emitted goes to ``out`` with the judged note current when it was emitted."""
-    for step in steps:
+
+def _nothing(s: dict[str, Any], out: list[Any]) -> None:
+    return None
+
+
+def _chain(steps: Sequence[tuple[Any, ...]], noted: bool) -> Block:
+    """A block's steps as one closure: each step calls the next (a guard that fails ends the block it stands
+    in), consecutive assignments (let, judged) run in one loop."""
+    nxt: Block | None = None
+    i = len(steps)
+    while i > 0:
+        i -= 1
+        step = steps[i]
         kind = step[0]
-        if kind == _LET:
-            s[step[1]] = step[2](s)
+        if kind in (_LET, _JUDGED):
+            j = i
+            while j > 0 and steps[j - 1][0] in (_LET, _JUDGED):
+                j -= 1
+            nxt = _assign(tuple((_J, st[1]) if st[0] == _JUDGED else (st[1], st[2]) for st in steps[j : i + 1]), nxt)
+            i = j
         elif kind == _WHEN:
-            if not step[1](s):
-                return  # a guard that fails ends the block it stands in
+            nxt = _guard(step[1], nxt)
         elif kind == _EMIT:
-            out.append((step[1](s), s[_J]))
-        elif kind == _JUDGED:
-            s[_J] = step[1](s)
+            nxt = _emit(step[1], step[2], nxt) if noted else _emit_bare(step[1], step[2], nxt)
         elif kind == _IF:
-            _run(step[2] if step[1](s) else step[3], s, out)
+            nxt = _branch(step[1], _chain(step[2], noted), _chain(step[3], noted), nxt)
         else:
-            var, fn, body = step[1], step[2], step[3]
-            for value in fn(s):
-                s[var] = value
-                _run(body, s, out)
+            nxt = _loop(step[1], step[2], _chain(step[3], noted), nxt)
+    return nxt or _nothing
+
+
+def _assign(pairs: tuple[tuple[str, Fn], ...], nxt: Block | None) -> Block:
+    if len(pairs) == 1:
+        ((key, fn),) = pairs
+        if nxt is None:
+
+            def let_last(s: dict[str, Any], out: list[Any]) -> None:
+                s[key] = fn(s)
+
+            return let_last
+
+        def let_one(s: dict[str, Any], out: list[Any]) -> None:
+            s[key] = fn(s)
+            nxt(s, out)
+
+        return let_one
+
+    def lets(s: dict[str, Any], out: list[Any]) -> None:
+        for key, fn in pairs:
+            s[key] = fn(s)
+        if nxt is not None:
+            nxt(s, out)
+
+    return lets
+
+
+def _guard(test: Fn, nxt: Block | None) -> Block:
+    if nxt is None:
+
+        def when_last(s: dict[str, Any], out: list[Any]) -> None:
+            test(s)  # worked out all the same: it may fail
+
+        return when_last
+
+    def when(s: dict[str, Any], out: list[Any]) -> None:
+        if test(s):
+            nxt(s, out)
+
+    return when
+
+
+Fields = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _emit(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
+    if nxt is None:
+
+        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
+            out.append((make(**fields(s)), s[_J]))
+
+        return emit_last
+
+    def emit(s: dict[str, Any], out: list[Any]) -> None:
+        out.append((make(**fields(s)), s[_J]))
+        nxt(s, out)
+
+    return emit
+
+
+def _emit_bare(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
+    """An emit in a rule that notes no judged day: the item alone."""
+    if nxt is None:
+
+        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
+            out.append(make(**fields(s)))
+
+        return emit_last
+
+    def emit(s: dict[str, Any], out: list[Any]) -> None:
+        out.append(make(**fields(s)))
+        nxt(s, out)
+
+    return emit
+
+
+def _branch(test: Fn, then: Block, otherwise: Block, nxt: Block | None) -> Block:
+    def branch(s: dict[str, Any], out: list[Any]) -> None:
+        (then if test(s) else otherwise)(s, out)
+        if nxt is not None:
+            nxt(s, out)
+
+    return branch
+
+
+def _loop(var: str, source: Fn, body: Block, nxt: Block | None) -> Block:
+    def loop(s: dict[str, Any], out: list[Any]) -> None:
+        for value in source(s):
+            s[var] = value
+            body(s, out)
+        if nxt is not None:
+            nxt(s, out)
+
+    return loop
+
+
+def _per_evaluation(fn: Fn) -> Fn:
+    """``fn`` (an expression that reads no fact) worked out once per evaluation: kept with the parameters and the
+    time frame it was worked out on, and worked out again when either is another."""
+    cell: list[tuple[Any, Any, Any] | None] = [None]
+
+    def once(s: dict[str, Any]) -> Any:
+        params, frame = s[_P], s[_CTX].frame
+        hit = cell[0]
+        if hit is not None and hit[0] is params and hit[1] is frame:
+            return hit[2]
+        value = fn(s)
+        cell[0] = (params, frame, value)  # one assignment: a concurrent evaluation sees one triple or the other
+        return value
+
+    return once
+
+
+#: Argument types a pure function's results are kept by: equal values of these are the same value (a decimal is
+#: not among them: 1.0 and 1.00 are equal, and would give results written differently).
+_KEYED: Final = frozenset({int, str, bool, type(None), date, Period})
+#: How many results of one pure function an evaluation keeps.
+_MEMO_SIZE: Final = 4096
+
+
+def _call_function(fn: _Function, fns: Sequence[Fn], *, memo: bool) -> Fn:
+    """A call of a user function: its arguments bound to the function's own keys, then its body.
+
+    A pure function (reading no fact) called with arguments of a kind in ``_KEYED`` (or enum members) is worked
+    out once per evaluation and arguments, as ``_per_evaluation`` keeps values."""
+    body, keys = fn.body, fn.keys
+    if len(fns) == 1:
+        (f0,) = fns
+        (k0,) = keys
+
+        def call1(s: dict[str, Any]) -> Any:
+            s[k0] = f0(s)
+            return body(s)
+
+        plain_call = call1
+    else:
+
+        def call_n(s: dict[str, Any]) -> Any:
+            values = [f(s) for f in fns]  # every argument first: an argument may call the same function
+            for key, value in zip(keys, values, strict=True):
+                s[key] = value
+            return body(s)
+
+        plain_call = call_n
+    if not memo or not fns:
+        return plain_call
+    cell: list[tuple[Any, Any, dict[Any, Any]] | None] = [None]
+
+    def kept(s: dict[str, Any]) -> Any:
+        values = tuple(f(s) for f in fns)
+        for v in values:
+            if type(v) not in _KEYED and not isinstance(v, enum.Enum):
+                for k, value in zip(keys, values, strict=True):
+                    s[k] = value
+                return body(s)
+        params, frame = s[_P], s[_CTX].frame
+        hit = cell[0]
+        if hit is None or hit[0] is not params or hit[1] is not frame:
+            hit = (params, frame, {})
+            cell[0] = hit
+        results = hit[2]
+        key = (*values, *map(type, values))  # True and 1 are equal: the types tell them apart
+        result = results.get(key, _MISSING)
+        if result is _MISSING:
+            for k, v in zip(keys, values, strict=True):
+                s[k] = v
+            result = body(s)
+            if len(results) < _MEMO_SIZE:
+                results[key] = result
+        return result
+
+    return kept
 
 
 def _noted(ctx: Context, produced: list[tuple[Any, str]]) -> Iterator[Any]:
@@ -1088,18 +1455,23 @@ def compile_rule(
     matched, collected = tuple(c.matched), tuple(c.collected)
 
     noted = _uses_judged(steps)
+    run = _chain(steps, noted)
+    single = matched[0] if len(matched) == 1 and not collected else None
 
     def derive(ctx: Context) -> Iterable[Any]:
-        s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx.params}
-        for alias in matched:
-            s[alias] = ctx[alias]
-        for alias in collected:
-            s[alias] = ctx.all(alias)
-        out: list[tuple[Any, str]] = []
-        _run(steps, s, out)
-        if noted:
-            return _noted(ctx, out)
-        return [item for item, _ in out]
+        # The context's own bindings, read in place (a property or a method call each would cost more).
+        if single is not None:
+            s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx._params, single: ctx._matched[single]}
+        else:
+            s = {_CTX: ctx, _J: "", _P: ctx._params}
+            bound, kept = ctx._matched, ctx._collected
+            for alias in matched:
+                s[alias] = bound[alias]
+            for alias in collected:
+                s[alias] = kept[alias]
+        out: list[Any] = []
+        run(s, out)
+        return _noted(ctx, out) if noted else out
 
     definition = RuleDef(
         name=name,
@@ -1125,10 +1497,11 @@ def evaluate_expression(text: str, values: Mapping[str, Any] | None = None) -> A
     if tree is None:
         raise ValueError("; ".join(str(p) for p in problems))
     c = _Compiler("expression", f"let result__ = {text}", {}, {}, ())
+    c.caching = False  # no evaluation to keep values for
     c.types.update(dict.fromkeys(names))
     steps = c.block(tree.children)
     if c.problems:
         raise ValueError("; ".join(str(p) for p in c.problems))
     scope: dict[str, Any] = {**names, _J: ""}
-    _run(steps, scope, [])
+    _chain(steps, False)(scope, [])
     return scope["result__"]
