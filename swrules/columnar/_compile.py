@@ -214,12 +214,12 @@ class Scope:
         """Left-join ``other`` (its ``keys`` and ``cols``) to the rows on ``keys``."""
         mine = list(self.table.columns)
         if not keys:
-            self.table = self.table.cross_join(other.select(*cols)).select(*mine, *cols)
+            self.table = self.table.cross_join(other.select(*cols)).select(*mine, *cols).view()
             return
         renamed = {fresh(): k for k in keys}
         o = other.select(*keys, *cols).rename(renamed)
         preds = [self.table[k] == o[new] for new, k in renamed.items()]
-        self.table = self.table.left_join(o, preds).select(*mine, *cols)
+        self.table = self.table.left_join(o, preds).select(*mine, *cols).view()
 
 
 def _truth(v: Any, t: Expr) -> Expr:
@@ -425,18 +425,17 @@ class _Compiler:
                 assert isinstance(first.operand, Ref)
                 source_col = prefixes[first.operand.alias] + first.operand.field
                 v = self.fresh()
-                unnested = st.select(*scope.keys, **{v: st[source_col].unnest()}).distinct()
-                j = unnested.join(t, [unnested[v] == t[p + first.field]])
-                j = j.join(st, [j[k] == st[k] for k in scope.keys]).select(
-                    *scope.keys, *cols, *[c for c in st.columns if c not in scope.keys]
-                )
+                renamed = {self.fresh(): k for k in scope.keys}
+                unnested = st.select(*scope.keys, **{v: st[source_col].unnest()}).distinct().rename(renamed)
+                j = unnested.join(t, [unnested[v] == t[p + first.field]]).select(*renamed, *cols).view()
+                j = st.join(j, [st[k] == j[new] for new, k in renamed.items()]).select(*st.columns, *cols).view()
                 rest = [r for r in refs if r is not first]
             else:
                 j = st.join(
                     t,
                     [self.test(t, type_, r, p, (st, prefixes)) for r in refs if r.op is Op.EQ][:1]
                     or [ibis.literal(True)],
-                )
+                ).view()
                 rest = [r for r in refs if r is not next((x for x in refs if x.op is Op.EQ), None)]
             conds = [self.test(j, type_, r, p, (j, prefixes)) for r in rest]
             if conds:
@@ -532,7 +531,7 @@ class _Compiler:
         else:
             j = st.cross_join(lt)
         number = ibis.row_number().over(group_by=[j[k] for k in scope.keys], order_by=[j[lst.ord]])
-        inner.table = j.select(*st.columns, *lst.cols, **{key: number})
+        inner.table = j.select(*st.columns, *lst.cols, **{key: number}).view()
         inner.keys = (*scope.keys, key)
         inner.names[var] = lst.elem
         self.block(body, inner)
@@ -634,9 +633,9 @@ class _Compiler:
                 renamed = {self.fresh(): k for k in lst.keys}
                 lt = lt.rename(renamed)
                 j = st.join(lt, [st[k] == lt[new] for new, k in renamed.items()])
-                j = j.select(*st.columns, *_with_ord(lst))
+                j = j.select(*st.columns, *_with_ord(lst)).view()
             else:
-                j = st.cross_join(lt).select(*st.columns, *_with_ord(lst))
+                j = st.cross_join(lt).select(*st.columns, *_with_ord(lst)).view()
             sub = Scope(j, (*scope.keys, lst.ord), {**scope.names, var: lst.elem})
             keys = scope.keys
         else:
@@ -1102,8 +1101,8 @@ class _Compiler:
             o = semi.rename(renamed)
             preds = [st[k] == o[new] for new, k in renamed.items() if k != v]
             preds.append(st[probe] == o[next(n for n, k in renamed.items() if k == v)])
-            scope.table = st.left_join(o, preds).select(*st.columns, found)
-            return Sc(_col(found), bool)
+            scope.table = st.left_join(o, preds).select(*st.columns, found).view()
+            return Sc(lambda t: t[found].fill_null(False), bool)
         raise Unsupported(f"'in' a {type(b).__name__}")
 
     # -- calls ------------------------------------------------------------------------------------------------
@@ -1243,7 +1242,7 @@ class _Compiler:
                 d = d * ibis.literal(10 ** (-e), type="int64")
             negative = (n < 0) != (d < 0)
             n, d = n.abs(), d.abs()
-            q, r = n // d, n % d
+            q, r = _divide(n, d), n % d
             if how == "half_up":
                 q = ibis.ifelse(r * 2 >= d, q + 1, q)
             elif how == "half_even":
@@ -1523,6 +1522,11 @@ _MISSING: Final = object()
 
 class _Outer:
     """A name of the enclosing scope, seen from a comprehension not (yet) joined to it."""
+
+
+@ibis.udf.scalar.builtin(name="divide")
+def _divide(a: int, b: int) -> int:  # type: ignore[empty-body]
+    """DuckDB's whole-number division (``//`` in Ibis goes through a floating point quotient)."""
 
 
 def _with_ord(lst: ListV) -> tuple[str, ...]:
