@@ -54,8 +54,9 @@ def evaluate(
     raises :class:`~swrules.errors.InputError` listing every problem.
     ``engine="columnar"`` compiles the rules into relational plans run in DuckDB (needs the columnar extra;
     ``facts`` may then also be a :class:`~swrules.columnar.FactTables`); a rule it cannot compile raises
-    :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read. ``timeout`` is a time budget for the whole call, in seconds from the call
-    (or a :class:`~swrules.budget.TimeBudget` started earlier, to count
+    :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read. ``timeout`` is a time
+    budget for the whole call, in seconds from the call (or a :class:`~swrules.budget.TimeBudget`
+    started earlier, to count
     reading the input too): loading the ruleset, validating the facts,
     evaluating and building the result all count. A call that runs past it
     raises :class:`~swrules.errors.EvaluationTimeout` and returns nothing

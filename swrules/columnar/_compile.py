@@ -29,7 +29,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 import ibis
@@ -328,7 +328,7 @@ class _Compiler:
 
     def compile(self) -> RulePlan:
         for text in self.function_texts:
-            tree, problems = parse(text)
+            tree, _ = parse(text)
             if tree is None:  # pragma: no cover - the ruleset loaded, so its functions parse
                 raise Unsupported("a function text that does not parse")
             for stmt in tree.children:
@@ -406,7 +406,7 @@ class _Compiler:
                 return col.notnull()
             return ibis.literal(False)
         if isinstance(value, str) and col.type().is_date():
-            value = date.fromisoformat(value)
+            return _compare_cols(test.op, col, _lit(date.fromisoformat(value)))
         return _compare_cols(test.op, col, _lit(value))
 
     def collection(self, type_: str, where: Sequence[Test], prefixes: Mapping[str, str]) -> Callable[[Scope], ListV]:
@@ -421,7 +421,7 @@ class _Compiler:
             j: Expr = None
             ins = [r for r in refs if r.op is Op.IN]
             if ins:
-                (first, *more) = ins
+                first = ins[0]
                 assert isinstance(first.operand, Ref)
                 source_col = prefixes[first.operand.alias] + first.operand.field
                 v = self.fresh()
@@ -774,7 +774,7 @@ class _Compiler:
 
     def field(self, row: RowV, name: str) -> Any:
         cls = FACT_TYPES.get(row.type) or ITEM_TYPES[row.type]
-        ftype = fields_of(cls).get(name)
+        ftype = fields_of(cast(Any, cls)).get(name)
         col = row.prefix + name
         if name in attrs.fields_dict(cls):
             if ftype is Decimal:
@@ -921,7 +921,8 @@ class _Compiler:
             cond = _truth(c, tb)
             va = sa.fn(tb) if sa is not None else None
             vb = sb.fn(tb) if sb is not None else None
-            kind = sql_type or (va if va is not None else vb).type()
+            present: Expr = va if va is not None else vb
+            kind = sql_type or present.type()
             if va is None:
                 va = ibis.null().cast(kind)
             if vb is None:
@@ -1000,11 +1001,11 @@ class _Compiler:
             pa = a.parts if isinstance(a, TupV) else tuple(Const(x) for x in a.value)
             pb = b.parts if isinstance(b, TupV) else tuple(Const(x) for x in b.value)
             return self.lexicographic(pa, op, pb)
-        if isinstance(a, Const) and a.value is None or isinstance(b, Const) and b.value is None:
+        if (isinstance(a, Const) and a.value is None) or (isinstance(b, Const) and b.value is None):
             other = b if isinstance(a, Const) and a.value is None else a
             s = self.scalar(other)
-            if s is None:
-                return Const(f(None, None))
+            if s is None:  # pragma: no cover - two constants are compared above
+                raise Unsupported("a comparison of none with none")
             fn = s.fn
             if op == "==":
                 return Sc(lambda t: fn(t).isnull(), bool)
@@ -1029,13 +1030,12 @@ class _Compiler:
             for x, y in zip(a, b, strict=True):
                 result = self.both(result, self.compare(x, "==", y))
             return result if op == "==" else self.negate(result)
-        strict = op[0] + ("" if len(op) == 1 else "")
-        head_strict = self.compare(a[0], op[0], b[0])
         if len(a) == 1:
             return self.compare(a[0], op, b[0])
+        # (a0, a1) < (b0, b1): a0 < b0, or a0 == b0 and (a1) < (b1); <= keeps its equality for the last part only
+        head = self.compare(a[0], op[0], b[0])
         rest = self.lexicographic(a[1:], op, b[1:])
-        del strict
-        return self.either(head_strict, self.both(self.compare(a[0], "==", b[0]), rest))
+        return self.either(head, self.both(self.compare(a[0], "==", b[0]), rest))
 
     def both(self, a: Any, b: Any) -> Any:
         if isinstance(a, Const):
@@ -1524,7 +1524,7 @@ class _Outer:
     """A name of the enclosing scope, seen from a comprehension not (yet) joined to it."""
 
 
-@ibis.udf.scalar.builtin(name="divide")
+@ibis.udf.scalar.builtin(name="divide")  # type: ignore[untyped-decorator]
 def _divide(a: int, b: int) -> int:  # type: ignore[empty-body]
     """DuckDB's whole-number division (``//`` in Ibis goes through a floating point quotient)."""
 

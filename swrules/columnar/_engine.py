@@ -17,7 +17,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import duckdb
@@ -53,7 +53,7 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
     cls = ITEM_TYPES[item_type]
     out: list[tuple[str, str]] = []
     for f in attrs.fields(cls):
-        t = fields_of(cls).get(f.name)
+        t = fields_of(cast(Any, cls)).get(f.name)
         if t is Decimal:
             out.append((f.name, f"DECIMAL(38,{ITEM_DECIMAL_SCALE})"))
             out.append((f.name + "__scale", "BIGINT"))
@@ -318,7 +318,7 @@ def _items(backend: Any, emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
         select[f"k{j}"] = t[key]
     rows = backend.to_pyarrow(t.select(**select)).to_pylist()
     cls = ITEM_TYPES[emit.kind]
-    types = fields_of(cls)
+    types = fields_of(cast(Any, cls))
     make: Any = Finding.at_least if emit.at_least else cls
     for row in rows:
         kw: dict[str, Any] = {}
