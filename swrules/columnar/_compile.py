@@ -47,7 +47,7 @@ from swrules.lang._tables import Table as DecisionTable
 from swrules.lang._types import ENUMS, ListOf, fields_of
 from swrules.period import Period, TimeFrame
 
-__all__ = ["Check", "Emit", "RulePlan", "Tables", "compile_rule_plan"]
+__all__ = ["ONE", "Check", "Emit", "RulePlan", "Tables", "compile_rule_plan"]
 
 Expr = Any  # an Ibis expression (ibis ships no complete type information)
 Fn = Callable[[Any], Any]  # a column expression of a table
@@ -176,6 +176,10 @@ class RulePlan:
     checks: tuple[Check, ...]
 
 
+#: The name of the one-row table the engine keeps beside the facts.
+ONE: Final = "_swrules_one"
+
+
 class Tables:
     """Where the compiler finds the table of each fact and item type, and which decimal columns carry a scale."""
 
@@ -184,6 +188,10 @@ class Tables:
         self.names = names
         #: ``type.field`` of the decimal columns with a ``field__scale`` column beside them.
         self.scaled = scaled
+
+    def one(self) -> Expr:
+        """A table of one row, for lists known when compiling."""
+        return self.con.table(ONE)
 
     def table(self, type_: str) -> Expr:
         t = self.con.table(self.names[type_])
@@ -567,12 +575,17 @@ class _Compiler:
         raise Unsupported("a list of this kind")
 
     def const_list(self, values: Any) -> ListV:
+        """A list known when compiling, as rows (one per element, numbered in order) of a one-row table."""
         items = sorted(values, key=plain) if isinstance(values, frozenset) else list(values)
         p = self.fresh() + "_"
         order = p + "_ord"
+        one = self.tables.one()
+        numbers = one.select(**{order: ibis.literal(list(range(len(items))), type="array<int64>")}).unnest(order)
+        at = numbers[order]
         if items and all(isinstance(x, Period) for x in items):
-            data = {p + "y": [x.year for x in items], p + "m": [x.month for x in items], order: list(range(len(items)))}
-            t = ibis.memtable(data, schema={p + "y": "int64", p + "m": "int64", order: "int64"})
+            years = ibis.literal([x.year for x in items], type="array<int64>")
+            months = ibis.literal([x.month for x in items], type="array<int64>")
+            t = numbers.select(order, **{p + "y": years[at], p + "m": months[at]})
             return ListV(t, (), order, PerV(_col(p + "y"), _col(p + "m")), (p + "y", p + "m"))
         kinds = {_type_of_const(x) for x in items}
         if len(kinds) > 1 or None in kinds:
@@ -581,8 +594,8 @@ class _Compiler:
         if kind is Decimal:
             raise Unsupported("a literal list of decimals")
         sql = {int: "int64", bool: "boolean", date: "date"}.get(kind, "string")
-        data2 = {p + "e": [plain(x) for x in items], order: list(range(len(items)))}
-        t = ibis.memtable(data2, schema={p + "e": sql, order: "int64"})
+        elements = ibis.literal([plain(x) for x in items], type=f"array<{sql}>")
+        t = numbers.select(order, **{p + "e": elements[at]})
         return ListV(t, (), order, Sc(_col(p + "e"), kind), (p + "e",))
 
     def list_of(self, node: Any, scope: Scope) -> ListV:

@@ -14,7 +14,7 @@ evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rul
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -24,9 +24,9 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from swrules.columnar._compile import ITEM_DECIMAL_SCALE, Emit, RulePlan, Sc, Tables, compile_rule_plan
+from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
 from swrules.columnar._schema import columns
-from swrules.columnar._tables import FactTables, arrow_of_facts, create_tables, insert_arrow
+from swrules.columnar._tables import FactTables, arrow_of, arrow_of_facts, create_tables, insert_arrow
 from swrules.engine import Derivation, Program, compile_programs
 from swrules.engine._program import BoundRule
 from swrules.engine._run import stamped
@@ -81,12 +81,16 @@ def _scaled(from_objects: bool) -> frozenset[str]:
     return frozenset(found)
 
 
+def _item_tables(world: int) -> dict[str, str]:
+    return {t: f"_swrules_w{world}_{t}" for t in ITEM_TYPES}
+
+
 class _Store:
     """The item tables of one program, in a DuckDB connection."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, world: int) -> None:
         self.con = con
-        self.names = {t: f"_swrules_w{world}_{t}" for t in ITEM_TYPES}
+        self.names = _item_tables(world)
         for t, name in self.names.items():
             cols = ", ".join(f'"{c}" {sql}' for c, sql in _item_columns(t) if sql)
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({cols})')
@@ -143,32 +147,24 @@ def _places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _facts_into(con: duckdb.DuckDBPyConnection, facts: FactSet) -> None:
-    """A fact set as the fact tables, each decimal field with the places of its value beside it."""
+def _fact_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty fact tables, each decimal field with a column beside it for the places of its value."""
     create_tables(con)
     for fact_type in FACT_TYPES:
-        decimals = _decimal_fields(fact_type)
-        for name in decimals:
+        for name in _decimal_fields(fact_type):
             con.execute(f'ALTER TABLE "{fact_type}" ADD COLUMN "{name}__scale" BIGINT')
+
+
+def _insert_facts(con: duckdb.DuckDBPyConnection, facts: FactSet) -> None:
+    for fact_type in FACT_TYPES:
         of_type = list(enumerate(facts.of_type(fact_type)))
         if not of_type:
             continue
         table = arrow_of_facts(fact_type, of_type)
-        for name in decimals:
+        for name in _decimal_fields(fact_type):
             scales = [None if getattr(f, name) is None else _places(getattr(f, name)) for _, f in of_type]
             table = table.append_column(name + "__scale", pa.array(scales, type=pa.int64()))
         insert_arrow(con, fact_type, table)
-
-
-def _dated(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    found = set()
-    for t in FACT_TYPES:
-        row = con.execute(
-            f'SELECT 1 FROM "{t}" WHERE valid_from IS NOT NULL OR valid_until IS NOT NULL LIMIT 1'
-        ).fetchone()
-        if row is not None:
-            found.add(t)
-    return frozenset(found)
 
 
 def _logic(ruleset: Ruleset) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -196,93 +192,132 @@ def _order(ruleset: str, stratum: Sequence[BoundRule]) -> list[BoundRule]:
     return out
 
 
-def _plan(
-    ruleset: Ruleset, program: Program, rule: BoundRule, tables: Tables, logic: Mapping[str, str], functions: Any
-) -> RulePlan:
-    return compile_rule_plan(ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables)
+@attrs.frozen
+class _Compiled:
+    """A rule ready to run: its checks and emits as SQL (compiled once per program, kept for the next run)."""
+
+    rule: BoundRule
+    checks: tuple[tuple[str, str], ...]  # (sql, message)
+    emits: tuple[tuple[Emit, str], ...]
+
+
+#: Compiled programs by (ruleset, program fingerprint, world, facts from objects): Ibis compiles a plan in tenths
+#: of a second, so a ruleset run again for the same period and parameters reuses its SQL. The program is kept
+#: with its SQL, so the rule definitions its fingerprint names stay alive while the entry does.
+_CACHE: dict[tuple[str, str, int, bool], tuple[Program, tuple[_Compiled, ...]]] = {}
+_CACHE_SIZE = 64
+
+
+def _compile(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, program: Program, number: int, from_objects: bool
+) -> tuple[_Compiled, ...]:
+    key = (ruleset.id, program.fingerprint, number, from_objects)
+    found = _CACHE.get(key)
+    if found is not None:
+        return found[1]
+    logic, functions = _logic(ruleset)
+    backend = ibis.duckdb.from_connection(con)
+    names = {**{t: t for t in FACT_TYPES}, **_item_tables(number)}
+    tables = Tables(backend, names, _scaled(from_objects))
+    out = []
+    for stratum in program.strata:
+        for rule in _order(ruleset.id, stratum):
+            plan = compile_rule_plan(ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables)
+            checks = tuple((backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
+            emits = tuple((e, backend.compile(_selection(e))) for e in plan.emits)
+            out.append(_Compiled(rule, checks, emits))
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (program, tuple(out))
+    return tuple(out)
+
+
+def _setup(con: duckdb.DuckDBPyConnection, programs: Sequence[Program], from_objects: bool) -> list[_Store]:
+    if from_objects:
+        _fact_tables(con)
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{ONE}" AS SELECT 1 AS one')
+    return [_Store(con, number) for number in range(len(programs))]
+
+
+def _programs(ruleset: Ruleset, period: Period) -> tuple[Program, ...]:
+    # Every type gets the window tests of snapshot rules: an undated fact passes them (its open ends), so the
+    # plans need not know which types the facts date, and are compiled before any fact is read.
+    return compile_programs(ruleset.id, ruleset.bindings(), ruleset.parameters, ruleset.frame(period), dated=None)
 
 
 def check_columnar(ruleset: Ruleset, period: Period) -> None:
-    """Compile every rule of ``ruleset`` for ``period`` on empty tables: ColumnarUnsupportedError if one cannot be."""
-    frame = ruleset.frame(period)
+    """Compile every rule of ``ruleset`` for ``period``: ColumnarUnsupportedError if one cannot be."""
+    programs = _programs(ruleset, period)
     con = duckdb.connect()
     try:
-        create_tables(con)
-        programs = compile_programs(ruleset.id, ruleset.bindings(), ruleset.parameters, frame, dated=None)
-        logic, functions = _logic(ruleset)
+        _setup(con, programs, True)
         for number, program in enumerate(programs):
-            store = _Store(con, number)
-            tables = Tables(
-                ibis.duckdb.from_connection(con), {**{t: t for t in FACT_TYPES}, **store.names}, _scaled(False)
-            )
-            for stratum in program.strata:
-                for rule in _order(ruleset.id, stratum):
-                    _plan(ruleset, program, rule, tables, logic, functions)
+            _compile(con, ruleset, program, number, True)
     finally:
         con.close()
 
 
 def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
-    """Evaluate ``facts`` (a FactTables, or what load_facts accepts) on the columnar engine."""
-    check_columnar(ruleset, period)
-    if isinstance(facts, FactTables):
-        con, own, scaled = facts.con, False, _scaled(False)
-    else:
-        fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
-        con, own, scaled = duckdb.connect(), True, _scaled(True)
-        _facts_into(con, fact_set)
+    """Evaluate ``facts`` (a FactTables, or what load_facts accepts) on the columnar engine.
+
+    Every rule is compiled before the facts are read (or, for a FactTables, looked at)."""
+    programs = _programs(ruleset, period)
+    from_objects = not isinstance(facts, FactTables)
+    con = duckdb.connect() if from_objects else facts.con
+    stores: list[_Store] = []
     try:
-        return _run(con, ruleset, period, scaled)
-    finally:
-        if own:
-            con.close()
-
-
-def _run(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, period: Period, scaled: frozenset[str]) -> Result:
-    from swrules.evaluation import World, build_result
-
-    frame = ruleset.frame(period)
-    programs = compile_programs(ruleset.id, ruleset.bindings(), ruleset.parameters, frame, dated=_dated(con))
-    logic, functions = _logic(ruleset)
-    backend = ibis.duckdb.from_connection(con)
-    worlds = []
-    stores = []
-    try:
-        for number, program in enumerate(programs):
-            store = _Store(con, number)
-            stores.append(store)
-            tables = Tables(backend, {**{t: t for t in FACT_TYPES}, **store.names}, scaled)
-            items: list[Item] = []
-            derivations: dict[str, Derivation] = {}
-            objects: dict[str, Any] = {}
-            for stratum in program.strata:
-                for rule in _order(ruleset.id, stratum):
-                    plan = _plan(ruleset, program, rule, tables, logic, functions)
-                    made = _execute(backend, plan, derivations, objects)
-                    items.extend(made)
-                    by_type: dict[str, list[Item]] = {}
-                    for item in made:
-                        by_type.setdefault(item.TYPE, []).append(item)
-                    for t, of_type in by_type.items():
-                        store.add(t, of_type)
-            worlds.append(World(program, items, derivations, objects))
-        return build_result(ruleset, period, ENGINE, worlds)
+        stores = _setup(con, programs, from_objects)
+        compiled = [_compile(con, ruleset, p, n, from_objects) for n, p in enumerate(programs)]
+        if from_objects:
+            _insert_facts(con, facts if isinstance(facts, FactSet) else load_facts(facts))
+        return _run(con, ruleset, period, programs, compiled, stores)
     finally:
         for store in stores:
             store.drop()
+        con.execute(f'DROP TABLE IF EXISTS "{ONE}"')
+        if from_objects:
+            con.close()
 
 
-def _execute(backend: Any, plan: RulePlan, derivations: dict[str, Derivation], objects: dict[str, Any]) -> list[Item]:
-    rule = plan.rule
-    for check in plan.checks:
-        hit = backend.to_pyarrow(check.table.limit(1))
-        if hit.num_rows:
-            raise RuleFailedError(rule.id, [], check.message)
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    period: Period,
+    programs: Sequence[Program],
+    compiled: Sequence[Sequence[_Compiled]],
+    stores: Sequence[_Store],
+) -> Result:
+    from swrules.evaluation import World, build_result
+
+    worlds = []
+    for program, rules, store in zip(programs, compiled, stores, strict=True):
+        items: list[Item] = []
+        derivations: dict[str, Derivation] = {}
+        objects: dict[str, Any] = {}
+        for one in rules:
+            made = _execute(con, one, derivations, objects)
+            items.extend(made)
+            by_type: dict[str, list[Item]] = {}
+            for item in made:
+                by_type.setdefault(item.TYPE, []).append(item)
+            for t, of_type in by_type.items():
+                store.add(t, of_type)
+        worlds.append(World(program, items, derivations, objects))
+    return build_result(ruleset, period, ENGINE, worlds)
+
+
+def _execute(
+    con: duckdb.DuckDBPyConnection, compiled: _Compiled, derivations: dict[str, Derivation], objects: dict[str, Any]
+) -> list[Item]:
+    rule = compiled.rule
+    for sql, message in compiled.checks:
+        if arrow_of(con, sql).num_rows:
+            raise RuleFailedError(rule.id, [], message)
     emits = frozenset(rule.definition.emits)
     params = tuple(sorted(rule.params.items()))
     made: list[Item] = []
-    for emit in plan.emits:
-        for item, matched in _items(backend, emit):
+    for emit, sql in compiled.emits:
+        for item, matched in _items(arrow_of(con, sql).to_pylist(), emit):
             item = stamped(item, rule, emits, ())
             key = item.key
             known = objects.get(key)
@@ -306,7 +341,8 @@ def _execute(backend: Any, plan: RulePlan, derivations: dict[str, Derivation], o
     return made
 
 
-def _items(backend: Any, emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
+def _selection(emit: Emit) -> Any:
+    """The query of an emit: a column per field worked out in SQL (and its scale, for a decimal), the match keys."""
     t = emit.table
     select: dict[str, Any] = {}
     for i, (_, v) in enumerate(emit.fields):
@@ -316,7 +352,10 @@ def _items(backend: Any, emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
                 select[f"s{i}"] = ibis.literal(v.scale, type="int64") if isinstance(v.scale, int) else v.scale(t)
     for j, key in enumerate(emit.matched):
         select[f"k{j}"] = t[key]
-    rows = backend.to_pyarrow(t.select(**select)).to_pylist()
+    return t.select(**select)
+
+
+def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
     cls = ITEM_TYPES[emit.kind]
     types = fields_of(cast(Any, cls))
     make: Any = Finding.at_least if emit.at_least else cls
@@ -326,8 +365,7 @@ def _items(backend: Any, emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
             if isinstance(v, Sc):
                 value = row[f"f{i}"]
                 if v.t is Decimal and value is not None:
-                    scale = row[f"s{i}"]
-                    value = Decimal(value).quantize(Decimal(1).scaleb(-int(scale)))
+                    value = Decimal(value).quantize(Decimal(1).scaleb(-int(row[f"s{i}"])))
             else:
                 value = v.value
             kw[name] = value if emit.at_least else _convert(types.get(name), value)
