@@ -1299,8 +1299,10 @@ class _Compiler:
             sfn = e.scale
             metrics[name + "__scale"] = lambda t: sfn(t).max()
             scale = _greatest_fn(lambda t: t[name + "__scale"].fill_null(0), 0)
-        elif e.t is Decimal:
-            scale = e.scale
+        elif e.t is Decimal and e.scale:  # the sum of no value is Decimal(0), of no places
+            static = e.scale
+            metrics[name + "__n"] = lambda t: t.count()
+            scale = lambda t: ibis.ifelse(t[name + "__n"].fill_null(0) > 0, static, 0)  # noqa: E731
         self.aggregate(lst, scope, metrics)
         sqls = e.sqls if e.t is Decimal else 0
         return Sc(
