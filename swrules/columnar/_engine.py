@@ -14,10 +14,10 @@ evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rul
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import attrs
 import duckdb
@@ -103,23 +103,21 @@ class _Store:
         if not items:
             return
         arrays: dict[str, list[Any]] = {}
+        keys = [item.key for item in items]
         for name, sql in _item_columns(item_type):
             if not sql:
                 continue
-            values: list[Any] = []
-            for item in items:
-                if name == "_key" or name == "_ord":
-                    values.append(item.key)
-                elif name.endswith("__scale"):
-                    v = getattr(item, name[: -len("__scale")])
-                    values.append(None if v is None else _places(v))
-                else:
-                    v = getattr(item, name)
-                    if isinstance(v, enum.Enum):
-                        v = v.value
-                    elif isinstance(v, tuple):
-                        v = list(v)
-                    values.append(v)
+            if name in ("_key", "_ord"):
+                arrays[name] = keys
+                continue
+            field = name[: -len("__scale")] if name.endswith("__scale") else name
+            values = [getattr(item, field) for item in items]
+            if name.endswith("__scale"):
+                values = [None if v is None else _places(v) for v in values]
+            elif sql == "VARCHAR":
+                values = [v.value if isinstance(v, enum.Enum) else v for v in values]
+            elif sql == "VARCHAR[]":
+                values = [None if v is None else list(v) for v in values]
             arrays[name] = values
         schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql])
         table = pa.table(arrays, schema=schema)
@@ -292,7 +290,7 @@ def _run(
     worlds = []
     for program, rules, store in zip(programs, compiled, stores, strict=True):
         items: list[Item] = []
-        derivations: dict[str, Derivation] = {}
+        derivations = _Derivations()
         objects: dict[str, Any] = {}
         for one in rules:
             made = _execute(con, one, derivations, objects)
@@ -306,15 +304,47 @@ def _run(
     return build_result(ruleset, period, ENGINE, worlds)
 
 
+class _Derivations(Mapping[str, Derivation]):
+    """How each item came to be, by key: built on first access from the rule and the matched keys kept."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, tuple[BoundRule, tuple[str, ...]]] = {}
+        self._built: dict[str, Derivation] = {}
+
+    def __getitem__(self, key: str) -> Derivation:
+        found = self._built.get(key)
+        if found is None:
+            rule, matched = self.kept[key]
+            found = self._built[key] = Derivation(
+                key=key,
+                rule=rule.id,
+                clause=rule.clause,
+                matched=tuple((m.alias, k) for m, k in zip(rule.match, matched, strict=True)),
+                collected=(),
+                params=tuple(sorted(rule.params.items())),
+                judged=rule.judged,
+            )
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.kept
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.kept)
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+
 def _execute(
-    con: duckdb.DuckDBPyConnection, compiled: _Compiled, derivations: dict[str, Derivation], objects: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, compiled: _Compiled, derivations: _Derivations, objects: dict[str, Any]
 ) -> list[Item]:
     rule = compiled.rule
     for sql, message in compiled.checks:
         if arrow_of(con, sql).num_rows:
             raise RuleFailedError(rule.id, [], message)
     emits = frozenset(rule.definition.emits)
-    params = tuple(sorted(rule.params.items()))
+    kept = derivations.kept
     made: list[Item] = []
     for emit, sql in compiled.emits:
         for item, matched in _items(arrow_of(con, sql).to_pylist(), emit):
@@ -322,21 +352,13 @@ def _execute(
             key = item.key
             known = objects.get(key)
             if known is not None:
-                if known == item and derivations[key].rule == rule.id:
+                if known == item and kept[key][0].id == rule.id:
                     continue
                 raise EngineError(
-                    f"rules {derivations[key].rule!r} and {rule.id!r} both derive {key!r}; an item has one cause"
+                    f"rules {kept[key][0].id!r} and {rule.id!r} both derive {key!r}; an item has one cause"
                 )
             objects[key] = item
-            derivations[key] = Derivation(
-                key=key,
-                rule=rule.id,
-                clause=rule.clause,
-                matched=tuple((m.alias, k) for m, k in zip(rule.match, matched, strict=True)),
-                collected=(),
-                params=params,
-                judged=rule.judged,
-            )
+            kept[key] = (rule, matched)
             made.append(item)
     return made
 
@@ -359,17 +381,48 @@ def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple
     cls = ITEM_TYPES[emit.kind]
     types = fields_of(cast(Any, cls))
     make: Any = Finding.at_least if emit.at_least else cls
+    constants = {name: v.value for name, v in emit.fields if not isinstance(v, Sc)}
+    if not emit.at_least:
+        constants = {name: _convert(types.get(name), v) for name, v in constants.items()}
+    # (field, column, scale column or None, conversion or None) of each field worked out in SQL
+    columns = [
+        (
+            name,
+            f"f{i}",
+            f"s{i}" if v.t is Decimal else None,
+            None if emit.at_least else _converter(types.get(name)),
+        )
+        for i, (name, v) in enumerate(emit.fields)
+        if isinstance(v, Sc)
+    ]
+    keys = [f"k{j}" for j in range(len(emit.matched))]
     for row in rows:
-        kw: dict[str, Any] = {}
-        for i, (name, v) in enumerate(emit.fields):
-            if isinstance(v, Sc):
-                value = row[f"f{i}"]
-                if v.t is Decimal and value is not None:
-                    value = Decimal(value).quantize(Decimal(1).scaleb(-int(row[f"s{i}"])))
-            else:
-                value = v.value
-            kw[name] = value if emit.at_least else _convert(types.get(name), value)
-        yield make(**kw), tuple(row[f"k{j}"] for j in range(len(emit.matched)))
+        kw = dict(constants)
+        for name, column, scale, convert in columns:
+            value = row[column]
+            if value is not None:
+                if scale is not None:
+                    value = Decimal(value).quantize(_QUANTUM[row[scale]])
+                if convert is not None:
+                    value = convert(value)
+            kw[name] = value
+        yield make(**kw), tuple(row[k] for k in keys)
+
+
+#: The quantum of each scale a decimal may have (``Decimal("0.01")`` for 2).
+_QUANTUM: Final = {places: Decimal(1).scaleb(-places) for places in range(39)}
+
+
+def _converter(ftype: Any) -> Any:
+    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
+        return ftype
+    if ftype is Decimal:
+        return _to_decimal
+    return None
+
+
+def _to_decimal(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _convert(ftype: Any, value: Any) -> Any:
