@@ -1263,8 +1263,7 @@ class _Compiler:
             q = ibis.ifelse(negative, -q, q)
             return q.cast(_decimal(0)) * ibis.literal(Decimal(1).scaleb(-p), type=_decimal(p))
 
-        checks_zero = b
-        del checks_zero, node
+        del node
         return Sc(lambda t: value(t).cast(_decimal(p)), Decimal, p, p)
 
     # built-ins on values of the facts

@@ -341,13 +341,13 @@ def _execute(
 ) -> list[Item]:
     rule = compiled.rule
     for sql, message in compiled.checks:
-        if arrow_of(con, sql).num_rows:
+        if _query(con, rule, sql).num_rows:
             raise RuleFailedError(rule.id, [], message)
     emits = frozenset(rule.definition.emits)
     kept = derivations.kept
     made: list[Item] = []
     for emit, sql in compiled.emits:
-        for item, matched in _items(arrow_of(con, sql).to_pylist(), emit):
+        for item, matched in _items(_query(con, rule, sql).to_pylist(), emit):
             item = stamped(item, rule, emits, ())
             key = item.key
             known = objects.get(key)
@@ -361,6 +361,16 @@ def _execute(
             kept[key] = (rule, matched)
             made.append(item)
     return made
+
+
+def _query(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> pa.Table:
+    """A rule's query; what cannot be worked out on the facts (a division by zero) fails naming the rule."""
+    try:
+        return arrow_of(con, sql)
+    except duckdb.Error as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        why = "division by zero" if "division by zero" in first.lower() else first
+        raise RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}") from None
 
 
 def _selection(emit: Emit) -> Any:

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("ibis")
 pytest.importorskip("swrules.columnar")
 
-from swrules.errors import ColumnarUnsupportedError, SwrulesError
+from swrules.errors import ColumnarUnsupportedError, RuleFailedError, SwrulesError
 from swrules.evaluation import evaluate
 from swrules.rulesets import load_ruleset
 
@@ -196,3 +196,16 @@ def test_what_is_not_compiled_is_refused_by_name(tmp_path: Path, body: str, cons
     with pytest.raises(ColumnarUnsupportedError, match=construct) as caught:
         evaluate(FACTS, ruleset=load_ruleset(path), period="2021", engine="columnar")
     assert caught.value.rule == "refused" and caught.value.ruleset == "columnar-test"
+
+
+def test_a_division_by_zero_fails_naming_the_rule_as_on_the_native_engine(tmp_path: Path) -> None:
+    body = """
+match o: organization
+collect p: person where p.organization == o.id
+emit finding { subject = o.id, requirement = "share", satisfied = none, required = none,
+               actual = round(count([x for x in p if x.leader]) / count(p), "0.01", "half_up") }
+"""
+    path = _ruleset(tmp_path, {"share": body})
+    for engine in ("native", "columnar"):
+        with pytest.raises(RuleFailedError, match=r"'share' failed .*division"):
+            evaluate(FACTS, ruleset=load_ruleset(path), period="2021", engine=engine)
