@@ -3,6 +3,7 @@
 from swrules.budget import TimeBudget
 from swrules.compare import Diff, diff
 from swrules.errors import (
+    ColumnarUnsupportedError,
     EngineError,
     EngineUnavailableError,
     EvaluationTimeout,
@@ -52,6 +53,7 @@ __all__ = [
     "Band",
     "CertLevel",
     "Certificate",
+    "ColumnarUnsupportedError",
     "Community",
     "CommunityKind",
     "Diff",

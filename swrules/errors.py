@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import attrs
 
 __all__ = [
+    "ColumnarUnsupportedError",
     "EngineError",
     "EngineUnavailableError",
     "EvaluationTimeout",
@@ -147,6 +148,19 @@ class EngineError(SwrulesError, RuntimeError):
 
 class EngineUnavailableError(EngineError):
     """The engine asked for cannot run here (for example durable-rules on Python 3.13)."""
+
+
+class ColumnarUnsupportedError(EngineError):
+    """A rule uses a construct the columnar engine does not compile yet; raised before any fact is read."""
+
+    def __init__(self, ruleset: str, rule: str, construct: str) -> None:
+        self.ruleset = ruleset
+        self.rule = rule
+        self.construct = construct
+        super().__init__(
+            f"ruleset {ruleset!r}, rule {rule!r}: the columnar engine does not compile {construct} yet; "
+            "evaluate with the native engine"
+        )
 
 
 class EvaluationTimeout(EngineError):

@@ -54,8 +54,11 @@ def evaluate(
     ``applies_until`` move the ruleset's window). A period wholly outside the
     ruleset's window raises :class:`~swrules.errors.PeriodError`. Bad input
     raises :class:`~swrules.errors.InputError` listing every problem.
-    ``timeout`` is a time budget for the whole call, in seconds from the call
-    (or a :class:`~swrules.budget.TimeBudget` started earlier, to count
+    ``engine="columnar"`` compiles the rules into relational plans run in DuckDB (needs the columnar extra;
+    ``facts`` may then also be a :class:`~swrules.columnar.FactTables`); a rule it cannot compile raises
+    :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read. ``timeout`` is a time
+    budget for the whole call, in seconds from the call (or a :class:`~swrules.budget.TimeBudget`
+    started earlier, to count
     reading the input too): loading the ruleset, validating the facts,
     evaluating and building the result all count. A call that runs past it
     raises :class:`~swrules.errors.EvaluationTimeout` and returns nothing
@@ -70,6 +73,13 @@ def evaluate(
         the_ruleset = the_ruleset.with_parameters(parameters)
     frame = the_ruleset.frame(the_period)
     name = engine or DEFAULT_ENGINE
+    if name == "columnar":  # rules compiled into relational plans, run in DuckDB (swrules.columnar)
+        from swrules.columnar._engine import evaluate_columnar
+
+        result = evaluate_columnar(timed(facts, budget), the_ruleset, the_period)
+        if budget is not None:
+            budget.check()
+        return result
     # durable-rules leaves reference cycles behind every action, so the collector keeps running for it.
     with collector_paused() if name == "native" else contextlib.nullcontext():
         fact_set = facts if isinstance(facts, FactSet) else load_facts(timed(facts, budget))

@@ -1,0 +1,445 @@
+"""The columnar engine: a ruleset's rules compiled into relational plans and run in DuckDB, giving a native Result.
+
+Facts are DuckDB tables (a :class:`~swrules.columnar.FactTables` read from Parquet, CSV or JSON Lines, or any
+input :func:`swrules.load_facts` accepts, put into tables here). The programs of an evaluation are those of the
+native engine (:func:`~swrules.engine.compile_programs`: one per judgment day, rules in strata, the windows of
+snapshot rules as tests); each rule is compiled by :mod:`swrules.columnar._compile` and run stratum by stratum,
+its items written to a table of their type for the rules after it. The items come back as the native item
+classes and make the same :class:`~swrules.result.Result`: the same JSON, byte for byte.
+
+Every rule is compiled before any fact is read: a construct the compiler does not translate stops the
+evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rule.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final, cast
+
+import attrs
+import duckdb
+import ibis
+import pyarrow as pa
+
+from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
+from swrules.columnar._schema import columns
+from swrules.columnar._tables import FactTables, arrow_of, arrow_of_facts, create_tables, insert_arrow
+from swrules.engine import Derivation, Program, compile_programs
+from swrules.engine._program import BoundRule
+from swrules.engine._run import stamped
+from swrules.errors import ColumnarUnsupportedError, EngineError, RuleFailedError
+from swrules.facts import FACT_TYPES
+from swrules.items import ITEM_TYPES, Finding, Item
+from swrules.lang._types import ListOf, fields_of
+from swrules.load import FactSet, load_facts
+from swrules.period import Period
+from swrules.result import Result
+from swrules.rulesets import Ruleset
+
+__all__ = ["ENGINE", "check_columnar", "evaluate_columnar"]
+
+ENGINE = "columnar"
+
+
+def _decimal_fields(fact_type: str) -> list[str]:
+    return [c.name for c in columns(fact_type) if c.kind in ("money", "number")]
+
+
+def _item_columns(item_type: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of an item table: its fields, the scale of each decimal, its key and order."""
+    cls = ITEM_TYPES[item_type]
+    out: list[tuple[str, str]] = []
+    for f in attrs.fields(cls):
+        t = fields_of(cast(Any, cls)).get(f.name)
+        if t is Decimal:
+            out.append((f.name, f"DECIMAL(38,{ITEM_DECIMAL_SCALE})"))
+            out.append((f.name + "__scale", "BIGINT"))
+        elif t is int:
+            out.append((f.name, "BIGINT"))
+        elif t is bool:
+            out.append((f.name, "BOOLEAN"))
+        elif t is date:
+            out.append((f.name, "DATE"))
+        elif t is str or (isinstance(t, type) and issubclass(t, enum.Enum)):
+            out.append((f.name, "VARCHAR"))
+        elif isinstance(t, ListOf) and t.of is str:
+            out.append((f.name, "VARCHAR[]"))
+        else:
+            out.append((f.name, ""))  # a field no table can hold (a rule reading it is refused)
+    out.append(("_key", "VARCHAR"))
+    out.append(("_ord", "VARCHAR"))
+    return out
+
+
+def _scaled(from_objects: bool) -> frozenset[str]:
+    found = {f"{t}.{name}" for t in ITEM_TYPES for name, sql in _item_columns(t) if sql.startswith("DECIMAL")}
+    if from_objects:
+        found.update(f"{t}.{name}" for t in FACT_TYPES for name in _decimal_fields(t))
+    return frozenset(found)
+
+
+def _item_tables(world: int) -> dict[str, str]:
+    return {t: f"_swrules_w{world}_{t}" for t in ITEM_TYPES}
+
+
+class _Store:
+    """The item tables of one program, in a DuckDB connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, world: int) -> None:
+        self.con = con
+        self.names = _item_tables(world)
+        for t, name in self.names.items():
+            cols = ", ".join(f'"{c}" {sql}' for c, sql in _item_columns(t) if sql)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({cols})')
+
+    def drop(self) -> None:
+        for name in self.names.values():
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    def add(self, item_type: str, items: Sequence[Item]) -> None:
+        if not items:
+            return
+        arrays: dict[str, list[Any]] = {}
+        keys = [item.key for item in items]
+        for name, sql in _item_columns(item_type):
+            if not sql:
+                continue
+            if name in ("_key", "_ord"):
+                arrays[name] = keys
+                continue
+            field = name[: -len("__scale")] if name.endswith("__scale") else name
+            values = [getattr(item, field) for item in items]
+            if name.endswith("__scale"):
+                values = [None if v is None else _places(v) for v in values]
+            elif sql == "VARCHAR":
+                values = [v.value if isinstance(v, enum.Enum) else v for v in values]
+            elif sql == "VARCHAR[]":
+                values = [None if v is None else list(v) for v in values]
+            arrays[name] = values
+        schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql])
+        table = pa.table(arrays, schema=schema)
+        self.con.register("_swrules_items", table)
+        try:
+            self.con.execute(f'INSERT INTO "{self.names[item_type]}" SELECT * FROM _swrules_items')
+        finally:
+            self.con.unregister("_swrules_items")
+
+
+def _arrow(sql: str) -> pa.DataType:
+    if sql.startswith("DECIMAL"):
+        return pa.decimal128(38, ITEM_DECIMAL_SCALE)
+    return {
+        "BIGINT": pa.int64(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "VARCHAR": pa.string(),
+        "VARCHAR[]": pa.list_(pa.string()),
+    }[sql]
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _fact_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty fact tables, each decimal field with a column beside it for the places of its value."""
+    create_tables(con)
+    for fact_type in FACT_TYPES:
+        for name in _decimal_fields(fact_type):
+            con.execute(f'ALTER TABLE "{fact_type}" ADD COLUMN "{name}__scale" BIGINT')
+
+
+def _insert_facts(con: duckdb.DuckDBPyConnection, facts: FactSet) -> None:
+    for fact_type in FACT_TYPES:
+        of_type = list(enumerate(facts.of_type(fact_type)))
+        if not of_type:
+            continue
+        table = arrow_of_facts(fact_type, of_type)
+        for name in _decimal_fields(fact_type):
+            scales = [None if getattr(f, name) is None else _places(getattr(f, name)) for _, f in of_type]
+            table = table.append_column(name + "__scale", pa.array(scales, type=pa.int64()))
+        insert_arrow(con, fact_type, table)
+
+
+def _logic(ruleset: Ruleset) -> tuple[dict[str, str], tuple[str, ...]]:
+    return {r.id: r.logic for r in ruleset.rules}, tuple(text for _, text in ruleset.functions)
+
+
+def _order(ruleset: str, stratum: Sequence[BoundRule]) -> list[BoundRule]:
+    """A stratum's rules, each after the rules whose items it matches (positive patterns chain in a stratum)."""
+    producers: dict[str, set[str]] = {}
+    for r in stratum:
+        for t in r.definition.emits:
+            producers.setdefault(t, set()).add(r.id)
+    done: set[str] = set()
+    out: list[BoundRule] = []
+    todo = list(stratum)
+    while todo:
+        ready = [r for r in todo if all(p in done or p == r.id for m in r.match for p in producers.get(m.type, ()))]
+        if not ready or any(r.id in producers.get(m.type, ()) for r in ready for m in r.match):
+            rule = (ready or todo)[0]
+            raise ColumnarUnsupportedError(ruleset, rule.id, "a rule matching what it or a later rule derives")
+        for r in ready:
+            out.append(r)
+            done.add(r.id)
+        todo = [r for r in todo if r.id not in done]
+    return out
+
+
+@attrs.frozen
+class _Compiled:
+    """A rule ready to run: its checks and emits as SQL (compiled once per program, kept for the next run)."""
+
+    rule: BoundRule
+    checks: tuple[tuple[str, str], ...]  # (sql, message)
+    emits: tuple[tuple[Emit, str], ...]
+
+
+#: Compiled programs by (ruleset, program fingerprint, world, facts from objects): Ibis compiles a plan in tenths
+#: of a second, so a ruleset run again for the same period and parameters reuses its SQL. The program is kept
+#: with its SQL, so the rule definitions its fingerprint names stay alive while the entry does.
+_CACHE: dict[tuple[str, str, int, bool], tuple[Program, tuple[_Compiled, ...]]] = {}
+_CACHE_SIZE = 64
+
+
+def _compile(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, program: Program, number: int, from_objects: bool
+) -> tuple[_Compiled, ...]:
+    key = (ruleset.id, program.fingerprint, number, from_objects)
+    found = _CACHE.get(key)
+    if found is not None:
+        return found[1]
+    logic, functions = _logic(ruleset)
+    backend = ibis.duckdb.from_connection(con)
+    names = {**{t: t for t in FACT_TYPES}, **_item_tables(number)}
+    tables = Tables(backend, names, _scaled(from_objects))
+    out = []
+    for stratum in program.strata:
+        for rule in _order(ruleset.id, stratum):
+            plan = compile_rule_plan(ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables)
+            checks = tuple((backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
+            emits = tuple((e, backend.compile(_selection(e))) for e in plan.emits)
+            out.append(_Compiled(rule, checks, emits))
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (program, tuple(out))
+    return tuple(out)
+
+
+def _setup(con: duckdb.DuckDBPyConnection, programs: Sequence[Program], from_objects: bool) -> list[_Store]:
+    if from_objects:
+        _fact_tables(con)
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{ONE}" AS SELECT 1 AS one')
+    return [_Store(con, number) for number in range(len(programs))]
+
+
+def _programs(ruleset: Ruleset, period: Period) -> tuple[Program, ...]:
+    # Every type gets the window tests of snapshot rules: an undated fact passes them (its open ends), so the
+    # plans need not know which types the facts date, and are compiled before any fact is read.
+    return compile_programs(ruleset.id, ruleset.bindings(), ruleset.parameters, ruleset.frame(period), dated=None)
+
+
+def check_columnar(ruleset: Ruleset, period: Period) -> None:
+    """Compile every rule of ``ruleset`` for ``period``: ColumnarUnsupportedError if one cannot be."""
+    programs = _programs(ruleset, period)
+    con = duckdb.connect()
+    try:
+        _setup(con, programs, True)
+        for number, program in enumerate(programs):
+            _compile(con, ruleset, program, number, True)
+    finally:
+        con.close()
+
+
+def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
+    """Evaluate ``facts`` (a FactTables, or what load_facts accepts) on the columnar engine.
+
+    Every rule is compiled before the facts are read (or, for a FactTables, looked at)."""
+    programs = _programs(ruleset, period)
+    from_objects = not isinstance(facts, FactTables)
+    con = duckdb.connect() if from_objects else facts.con
+    stores: list[_Store] = []
+    try:
+        stores = _setup(con, programs, from_objects)
+        compiled = [_compile(con, ruleset, p, n, from_objects) for n, p in enumerate(programs)]
+        if from_objects:
+            _insert_facts(con, facts if isinstance(facts, FactSet) else load_facts(facts))
+        return _run(con, ruleset, period, programs, compiled, stores)
+    finally:
+        for store in stores:
+            store.drop()
+        con.execute(f'DROP TABLE IF EXISTS "{ONE}"')
+        if from_objects:
+            con.close()
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    period: Period,
+    programs: Sequence[Program],
+    compiled: Sequence[Sequence[_Compiled]],
+    stores: Sequence[_Store],
+) -> Result:
+    from swrules.evaluation import World, build_result
+
+    worlds = []
+    for program, rules, store in zip(programs, compiled, stores, strict=True):
+        items: list[Item] = []
+        derivations = _Derivations()
+        objects: dict[str, Any] = {}
+        for one in rules:
+            made = _execute(con, one, derivations, objects)
+            items.extend(made)
+            by_type: dict[str, list[Item]] = {}
+            for item in made:
+                by_type.setdefault(item.TYPE, []).append(item)
+            for t, of_type in by_type.items():
+                store.add(t, of_type)
+        worlds.append(World(program, items, derivations, objects))
+    return build_result(ruleset, period, ENGINE, worlds)
+
+
+class _Derivations(Mapping[str, Derivation]):
+    """How each item came to be, by key: built on first access from the rule and the matched keys kept."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, tuple[BoundRule, tuple[str, ...]]] = {}
+        self._built: dict[str, Derivation] = {}
+
+    def __getitem__(self, key: str) -> Derivation:
+        found = self._built.get(key)
+        if found is None:
+            rule, matched = self.kept[key]
+            found = self._built[key] = Derivation(
+                key=key,
+                rule=rule.id,
+                clause=rule.clause,
+                matched=tuple((m.alias, k) for m, k in zip(rule.match, matched, strict=True)),
+                collected=(),
+                params=tuple(sorted(rule.params.items())),
+                judged=rule.judged,
+            )
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.kept
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.kept)
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+
+def _execute(
+    con: duckdb.DuckDBPyConnection, compiled: _Compiled, derivations: _Derivations, objects: dict[str, Any]
+) -> list[Item]:
+    rule = compiled.rule
+    for sql, message in compiled.checks:
+        if _query(con, rule, sql).num_rows:
+            raise RuleFailedError(rule.id, [], message)
+    emits = frozenset(rule.definition.emits)
+    kept = derivations.kept
+    made: list[Item] = []
+    for emit, sql in compiled.emits:
+        for item, matched in _items(_query(con, rule, sql).to_pylist(), emit):
+            item = stamped(item, rule, emits, ())
+            key = item.key
+            known = objects.get(key)
+            if known is not None:
+                if known == item and kept[key][0].id == rule.id:
+                    continue
+                raise EngineError(
+                    f"rules {kept[key][0].id!r} and {rule.id!r} both derive {key!r}; an item has one cause"
+                )
+            objects[key] = item
+            kept[key] = (rule, matched)
+            made.append(item)
+    return made
+
+
+def _query(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> pa.Table:
+    """A rule's query; what cannot be worked out on the facts (a division by zero) fails naming the rule."""
+    try:
+        return arrow_of(con, sql)
+    except duckdb.Error as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        why = "division by zero" if "division by zero" in first.lower() else first
+        raise RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}") from None
+
+
+def _selection(emit: Emit) -> Any:
+    """The query of an emit: a column per field worked out in SQL (and its scale, for a decimal), the match keys."""
+    t = emit.table
+    select: dict[str, Any] = {}
+    for i, (_, v) in enumerate(emit.fields):
+        if isinstance(v, Sc):
+            select[f"f{i}"] = v.fn(t)
+            if v.t is Decimal:
+                select[f"s{i}"] = ibis.literal(v.scale, type="int64") if isinstance(v.scale, int) else v.scale(t)
+    for j, key in enumerate(emit.matched):
+        select[f"k{j}"] = t[key]
+    return t.select(**select)
+
+
+def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
+    cls = ITEM_TYPES[emit.kind]
+    types = fields_of(cast(Any, cls))
+    make: Any = Finding.at_least if emit.at_least else cls
+    constants = {name: v.value for name, v in emit.fields if not isinstance(v, Sc)}
+    if not emit.at_least:
+        constants = {name: _convert(types.get(name), v) for name, v in constants.items()}
+    # (field, column, scale column or None, conversion or None) of each field worked out in SQL
+    columns = [
+        (
+            name,
+            f"f{i}",
+            f"s{i}" if v.t is Decimal else None,
+            None if emit.at_least else _converter(types.get(name)),
+        )
+        for i, (name, v) in enumerate(emit.fields)
+        if isinstance(v, Sc)
+    ]
+    keys = [f"k{j}" for j in range(len(emit.matched))]
+    for row in rows:
+        kw = dict(constants)
+        for name, column, scale, convert in columns:
+            value = row[column]
+            if value is not None:
+                if scale is not None:
+                    value = Decimal(value).quantize(_QUANTUM[row[scale]])
+                if convert is not None:
+                    value = convert(value)
+            kw[name] = value
+        yield make(**kw), tuple(row[k] for k in keys)
+
+
+#: The quantum of each scale a decimal may have (``Decimal("0.01")`` for 2).
+_QUANTUM: Final = {places: Decimal(1).scaleb(-places) for places in range(39)}
+
+
+def _converter(ftype: Any) -> Any:
+    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
+        return ftype
+    if ftype is Decimal:
+        return _to_decimal
+    return None
+
+
+def _to_decimal(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _convert(ftype: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
+        return ftype(value) if isinstance(value, str) else value
+    if ftype is Decimal and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
