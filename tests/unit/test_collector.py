@@ -83,12 +83,18 @@ def test_garbage_cycles_made_during_a_pause_are_still_collected() -> None:
 
 
 def test_objects_the_application_froze_stay_frozen() -> None:
+    kept: list[object] = [object()]
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
         with collector_paused():
-            _ = [[n] for n in range(100)]
-        assert gc.get_freeze_count() == frozen
+            made = [[n] for n in range(100)]
+        # Frozen objects freed meanwhile by reference counting leave the count (Python 3.13 frees some),
+        # so it may only fall; the application's own object is still out of every generation, and what the
+        # batch made was not frozen with it.
+        assert 0 < gc.get_freeze_count() <= frozen
+        assert all(o is not kept for o in gc.get_objects())
+        assert any(o is made for o in gc.get_objects())
         assert gc.isenabled()
     finally:
         gc.unfreeze()
