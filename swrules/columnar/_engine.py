@@ -25,8 +25,17 @@ import ibis
 import pyarrow as pa
 
 from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
-from swrules.columnar._schema import columns
-from swrules.columnar._tables import FactTables, arrow_of, arrow_of_facts, create_tables, insert_arrow
+from swrules.columnar._tables import (
+    FactTables,
+    add_scales,
+    arrow_of,
+    arrow_of_facts,
+    create_tables,
+    decimal_fields,
+    insert_arrow,
+    places,
+    with_scales,
+)
 from swrules.engine import Derivation, Program, compile_programs
 from swrules.engine._program import BoundRule
 from swrules.engine._run import stamped
@@ -42,10 +51,6 @@ from swrules.rulesets import Ruleset
 __all__ = ["ENGINE", "check_columnar", "evaluate_columnar"]
 
 ENGINE = "columnar"
-
-
-def _decimal_fields(fact_type: str) -> list[str]:
-    return [c.name for c in columns(fact_type) if c.kind in ("money", "number")]
 
 
 def _item_columns(item_type: str) -> list[tuple[str, str]]:
@@ -74,10 +79,10 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
     return out
 
 
-def _scaled(from_objects: bool) -> frozenset[str]:
+def _scaled(scaled: bool) -> frozenset[str]:
     found = {f"{t}.{name}" for t in ITEM_TYPES for name, sql in _item_columns(t) if sql.startswith("DECIMAL")}
-    if from_objects:
-        found.update(f"{t}.{name}" for t in FACT_TYPES for name in _decimal_fields(t))
+    if scaled:  # the places of the facts' decimals are in columns beside them
+        found.update(f"{t}.{name}" for t in FACT_TYPES for name in decimal_fields(t))
     return frozenset(found)
 
 
@@ -113,7 +118,7 @@ class _Store:
             field = name[: -len("__scale")] if name.endswith("__scale") else name
             values = [getattr(item, field) for item in items]
             if name.endswith("__scale"):
-                values = [None if v is None else _places(v) for v in values]
+                values = [None if v is None else places(v) for v in values]
             elif sql == "VARCHAR":
                 values = [v.value if isinstance(v, enum.Enum) else v for v in values]
             elif sql == "VARCHAR[]":
@@ -140,17 +145,10 @@ def _arrow(sql: str) -> pa.DataType:
     }[sql]
 
 
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
 def _fact_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Empty fact tables, each decimal field with a column beside it for the places of its value."""
     create_tables(con)
-    for fact_type in FACT_TYPES:
-        for name in _decimal_fields(fact_type):
-            con.execute(f'ALTER TABLE "{fact_type}" ADD COLUMN "{name}__scale" BIGINT')
+    add_scales(con)
 
 
 def _insert_facts(con: duckdb.DuckDBPyConnection, facts: FactSet) -> None:
@@ -158,11 +156,7 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, facts: FactSet) -> None:
         of_type = list(enumerate(facts.of_type(fact_type)))
         if not of_type:
             continue
-        table = arrow_of_facts(fact_type, of_type)
-        for name in _decimal_fields(fact_type):
-            scales = [None if getattr(f, name) is None else _places(getattr(f, name)) for _, f in of_type]
-            table = table.append_column(name + "__scale", pa.array(scales, type=pa.int64()))
-        insert_arrow(con, fact_type, table)
+        insert_arrow(con, fact_type, with_scales(fact_type, arrow_of_facts(fact_type, of_type), of_type))
 
 
 def _logic(ruleset: Ruleset) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -199,24 +193,25 @@ class _Compiled:
     emits: tuple[tuple[Emit, str], ...]
 
 
-#: Compiled programs by (ruleset, program fingerprint, world, facts from objects): Ibis compiles a plan in tenths
-#: of a second, so a ruleset run again for the same period and parameters reuses its SQL. The program is kept
-#: with its SQL, so the rule definitions its fingerprint names stay alive while the entry does.
+#: Compiled programs by (ruleset, program fingerprint, world, the places of the facts' decimals in columns): Ibis
+#: compiles a plan in tenths of a second, so a ruleset run again for the same period and parameters reuses its
+#: SQL. The program is kept with its SQL, so the rule definitions its fingerprint names stay alive while the entry
+#: does.
 _CACHE: dict[tuple[str, str, int, bool], tuple[Program, tuple[_Compiled, ...]]] = {}
 _CACHE_SIZE = 64
 
 
 def _compile(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, program: Program, number: int, from_objects: bool
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, program: Program, number: int, scaled: bool
 ) -> tuple[_Compiled, ...]:
-    key = (ruleset.id, program.fingerprint, number, from_objects)
+    key = (ruleset.id, program.fingerprint, number, scaled)
     found = _CACHE.get(key)
     if found is not None:
         return found[1]
     logic, functions = _logic(ruleset)
     backend = ibis.duckdb.from_connection(con)
     names = {**{t: t for t in FACT_TYPES}, **_item_tables(number)}
-    tables = Tables(backend, names, _scaled(from_objects))
+    tables = Tables(backend, names, _scaled(scaled))
     out = []
     for stratum in program.strata:
         for rule in _order(ruleset.id, stratum):
@@ -243,14 +238,21 @@ def _programs(ruleset: Ruleset, period: Period) -> tuple[Program, ...]:
     return compile_programs(ruleset.id, ruleset.bindings(), ruleset.parameters, ruleset.frame(period), dated=None)
 
 
-def check_columnar(ruleset: Ruleset, period: Period) -> None:
-    """Compile every rule of ``ruleset`` for ``period``: ColumnarUnsupportedError if one cannot be."""
+def check_columnar(ruleset: Ruleset, period: Period, *, scaled: bool = True) -> None:
+    """Compile every rule of ``ruleset`` for ``period``: ColumnarUnsupportedError if one cannot be.
+
+    ``scaled`` says whether the facts will have the places of their decimals beside them (Python objects, or a
+    FactTables read from JSON Lines or CSV; not one read from Parquet): the SQL compiled is kept for that
+    evaluation."""
     programs = _programs(ruleset, period)
     con = duckdb.connect()
     try:
-        _setup(con, programs, True)
+        create_tables(con)
+        if scaled:
+            add_scales(con)
+        _setup(con, programs, False)
         for number, program in enumerate(programs):
-            _compile(con, ruleset, program, number, True)
+            _compile(con, ruleset, program, number, scaled)
     finally:
         con.close()
 
@@ -265,9 +267,11 @@ def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
     stores: list[_Store] = []
     try:
         stores = _setup(con, programs, from_objects)
-        compiled = [_compile(con, ruleset, p, n, from_objects) for n, p in enumerate(programs)]
+        scaled = from_objects or facts.scaled
+        compiled = [_compile(con, ruleset, p, n, scaled) for n, p in enumerate(programs)]
         if from_objects:
-            _insert_facts(con, facts if isinstance(facts, FactSet) else load_facts(facts))
+            facts = facts if isinstance(facts, FactSet) else load_facts(facts)
+            _insert_facts(con, facts)
         return _run(con, ruleset, period, programs, compiled, stores)
     finally:
         for store in stores:

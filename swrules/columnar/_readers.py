@@ -29,6 +29,7 @@ from swrules.columnar._tables import (
     FactTables,
     Locate,
     Shadows,
+    add_scales,
     arrow_of_facts,
     create_tables,
     finish,
@@ -39,6 +40,7 @@ from swrules.columnar._tables import (
     raw_of_row,
     shadow_of,
     table_raws,
+    with_scales,
 )
 from swrules.errors import InputError, Problem
 from swrules.facts import FACT_TYPES, Fact
@@ -98,9 +100,11 @@ def _from_rows(rows: Sequence[Any], *, keep_going: bool, locate: Locate) -> Fact
     con = duckdb.connect()
     try:
         create_tables(con)
+        add_scales(con)
         for fact_type, found in by_type.items():
             for start in range(0, len(found), 50_000):
-                insert_arrow(con, fact_type, arrow_of_facts(fact_type, found[start : start + 50_000]))
+                chunk = found[start : start + 50_000]
+                insert_arrow(con, fact_type, with_scales(fact_type, arrow_of_facts(fact_type, chunk), chunk))
     except BaseException:
         con.close()
         raise
@@ -108,7 +112,9 @@ def _from_rows(rows: Sequence[Any], *, keep_going: bool, locate: Locate) -> Fact
     def raws(_fact_type: str, indexes: Sequence[int]) -> Mapping[int, Any]:
         return {i: rows[i] for i in indexes}
 
-    return finish(con, problems, shadows, len(rows), raws, keep_going=keep_going, locate=locate)
+    tables = finish(con, problems, shadows, len(rows), raws, keep_going=keep_going, locate=locate)
+    tables.scaled = True
+    return tables
 
 
 def read_jsonl(path: str, *, keep_going: bool = False) -> FactTables:

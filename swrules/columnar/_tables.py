@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import decimal
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import duckdb
@@ -55,6 +56,10 @@ class FactTables:
         self.con = con
         self.rejected = rejected
         self.read = read
+        #: Whether each decimal field has a column beside it (``<field>__scale``) for the places its value was
+        #: given with, as a fact read from text has (JSON Lines, CSV): the columnar engine then prints each
+        #: value as the native engine does (``16`` hours, not ``16.000000000000000000``).
+        self.scaled = False
 
     def __enter__(self) -> FactTables:
         return self
@@ -88,7 +93,7 @@ class FactTables:
         """The same facts as a native :class:`~swrules.load.FactSet` (Python objects: for small inputs)."""
         found: list[Fact] = []
         for fact_type in FACT_TYPES:
-            found.extend(f for _, f in fetch_facts(self.con, fact_type, "true"))
+            found.extend(f for _, f in fetch_facts(self.con, fact_type, "true", scaled=self.scaled))
         return FactSet.of(found, self.rejected, self.read)
 
 
@@ -124,13 +129,31 @@ def _enum_of(fact_type: str, name: str) -> type[enum.Enum]:
     return found
 
 
-def fetch_facts(con: duckdb.DuckDBPyConnection, fact_type: str, where: str) -> Iterator[tuple[int, Fact]]:
-    """(index, fact) of the rows of a table that satisfy ``where``, in index order."""
-    names = ", ".join(quote(c.name) for c in columns(fact_type))
-    cur = con.execute(f"SELECT {names}, _index FROM {quote(fact_type)} WHERE {where} ORDER BY _index")
+def fetch_facts(
+    con: duckdb.DuckDBPyConnection, fact_type: str, where: str, *, scaled: bool = False
+) -> Iterator[tuple[int, Fact]]:
+    """(index, fact) of the rows of a table that satisfy ``where``, in index order.
+
+    ``scaled``: the table has the places of each decimal beside it, and each value is given them back."""
+    cols = columns(fact_type)
+    names = ", ".join(quote(c.name) for c in cols)
+    decimals = [(i, c.name) for i, c in enumerate(cols) if c.kind in ("money", "number")] if scaled else []
+    scales = "".join(f", {quote(name + '__scale')}" for _, name in decimals)
+    cur = con.execute(f"SELECT {names}{scales}, _index FROM {quote(fact_type)} WHERE {where} ORDER BY _index")
+    width = len(cols)
     while batch := cur.fetchmany(10_000):
         for row in batch:
-            yield int(row[-1]), fact_from_row(fact_type, row[:-1])
+            values = list(row[:width])
+            for n, (i, _) in enumerate(decimals):
+                if values[i] is not None:
+                    values[i] = _WIDE.quantize(values[i], _QUANTUM[row[width + n]])
+            yield int(row[-1]), fact_from_row(fact_type, values)
+
+
+#: The quantum of each number of places a decimal may have (``Decimal("0.01")`` for 2).
+_QUANTUM: Final = {n: Decimal(1).scaleb(-n) for n in range(39)}
+#: A context wide enough for every value a column holds (38 digits), so that no quantize is refused.
+_WIDE: Final = decimal.Context(prec=76)
 
 
 def raw_of_row(fact_type: str, cols: Sequence[Column], row: Sequence[Any]) -> dict[str, Any]:
@@ -466,3 +489,29 @@ def locator(offsets: Sequence[int], paths: Sequence[str], first_row: int) -> Loc
 
 def internal(message: str) -> EngineError:
     return EngineError(f"columnar reader: {message}")
+
+
+def decimal_fields(fact_type: str) -> list[str]:
+    """The decimal fields (money, hours) of a fact type."""
+    return [c.name for c in columns(fact_type) if c.kind in ("money", "number")]
+
+
+def add_scales(con: duckdb.DuckDBPyConnection) -> None:
+    """A column beside each decimal field of the fact tables for the places of its value (``<field>__scale``)."""
+    for fact_type in FACT_TYPES:
+        for name in decimal_fields(fact_type):
+            con.execute(f"ALTER TABLE {quote(fact_type)} ADD COLUMN {quote(name + '__scale')} BIGINT")
+
+
+def places(value: Decimal) -> int:
+    """The places after the point a decimal was given with (0 for a whole number)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def with_scales(fact_type: str, table: pa.Table, facts: Sequence[tuple[int, Fact]]) -> pa.Table:
+    """``table`` (from :func:`arrow_of_facts`) with the places of each decimal field's values after it."""
+    for name in decimal_fields(fact_type):
+        scales = [None if getattr(f, name) is None else places(getattr(f, name)) for _, f in facts]
+        table = table.append_column(name + "__scale", pa.array(scales, type=pa.int64()))
+    return table
