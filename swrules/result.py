@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO, overload
 
 import attrs
@@ -38,6 +38,9 @@ class Result:
     intermediate: tuple[Item, ...] = attrs.field(repr=False)
     _derivations: Mapping[str, Derivation] = attrs.field(repr=False, eq=False)
     _objects: Mapping[str, Any] = attrs.field(repr=False, eq=False)
+    #: Where the explanations come from when not from this run: the native engine's result on the same facts
+    #: (made when first asked for), for an engine that keeps only what each item matched (the columnar one).
+    _explained_by: Callable[[], Result] | None = attrs.field(default=None, repr=False, eq=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The output document of INTERCHANGE, as plain data (money as strings, numbers as Decimal)."""
@@ -110,6 +113,8 @@ class Result:
     def explain(self, item: Item | str, *, depth: int = 8) -> Explanation:
         """Why ``item`` (an item of this result, or its key) was derived."""
         key = self._resolve(item if isinstance(item, str) else item.key)
+        if self._explained_by is not None:  # the same item of the native engine's run on the same facts
+            return self._explained_by().explain(key, depth=depth)
         derivations, objects = self._derivations, self._objects
         world_of = getattr(derivations, "world_of", None)
         if world_of is not None and world_of(key):  # judged on a deadline: explained from that day's program

@@ -14,7 +14,7 @@ evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rul
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -272,13 +272,42 @@ def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
         if from_objects:
             facts = facts if isinstance(facts, FactSet) else load_facts(facts)
             _insert_facts(con, facts)
-        return _run(con, ruleset, period, programs, compiled, stores)
+        result = _run(con, ruleset, period, programs, compiled, stores)
+        return attrs.evolve(result, explained_by=_native_run(facts, ruleset, period))
     finally:
         for store in stores:
             store.drop()
         con.execute(f'DROP TABLE IF EXISTS "{ONE}"')
         if from_objects:
             con.close()
+
+
+def _native_run(facts: FactSet | FactTables, ruleset: Ruleset, period: Period) -> Callable[[], Result]:
+    """The native engine's result on the same facts, made once when first asked for: a columnar run keeps what
+    each item matched, not what it counted or on which day it was judged, so its items are explained from it.
+
+    Facts held as tables are read back as a FactSet then (they must still be open): the cost of one native run.
+    """
+    made: list[Result] = []
+
+    def native() -> Result:
+        if not made:
+            from swrules.evaluation import evaluate
+
+            if isinstance(facts, FactTables):
+                try:
+                    fact_set = facts.to_factset()
+                except duckdb.Error as err:
+                    raise EngineError(
+                        "an item of a columnar result is explained from its facts, which are no longer there "
+                        f"({str(err).splitlines()[0]}): explain it while its FactTables is open"
+                    ) from None
+            else:
+                fact_set = facts
+            made.append(evaluate(fact_set, ruleset=ruleset, period=period, engine="native"))
+        return made[0]
+
+    return native
 
 
 def _run(
