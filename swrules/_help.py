@@ -10,9 +10,10 @@ __all__ = ["FACTS_HELP", "SET_HELP", "add_encoding"]
 
 #: How the facts may be given, for the help of every command that reads them.
 FACTS_HELP = (
-    'the facts: a JSON document ({"facts": [...]}), JSON Lines (a .jsonl file, one fact per line), or a folder '
+    'the facts: a JSON document ({"facts": [...]}), JSON Lines (a .jsonl file, one fact per line), a folder '
     "of CSV files, one per fact type (person.csv, certificate.csv…; a list in a cell, such as a project's "
-    "social_workers, is ids separated by ;); - reads a JSON document from stdin"
+    "social_workers, is ids separated by ;), or a folder of Parquet files (person.parquet…; needs "
+    "swrules[columnar]); - reads a JSON document from stdin"
 )
 #: How a --set is written, for the help of every command that takes one.
 SET_HELP = (

@@ -10,6 +10,7 @@ stdout gets nothing on failure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
 from swrules import __version__, docgen, report, rulecheck, stream
 from swrules._help import FACTS_HELP, SET_HELP, add_encoding
@@ -31,11 +32,18 @@ from swrules.evaluation import evaluate
 from swrules.facts import FACT_TYPES
 from swrules.frames import write_tables
 from swrules.items import Finding
-from swrules.load import FactSet, load_facts, parse_json
+from swrules.load import FactSet, Rejected, load_facts, parse_json
+from swrules.period import Period
 from swrules.progress import ProgressLine
 from swrules.result import Result
-from swrules.rulesets import list_rulesets, load_ruleset
-from swrules.sources import read_facts
+from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
+from swrules.sources import csv_encoding, folder_format, read_facts
+
+if TYPE_CHECKING:
+    from swrules.columnar import FactTables
+
+#: The columnar engine's name (``swrules.columnar`` is imported only when it is asked for).
+COLUMNAR: Final = "columnar"
 
 __all__ = ["main"]
 
@@ -52,9 +60,9 @@ def _read_facts(
     return read_facts(path, keep_going=keep_going, budget=budget, encoding=encoding)
 
 
-def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
+def _report_rejects(rejected: Sequence[Rejected], read: int, kept: int, rejects_path: str | None) -> None:
     """Print each rejected fact and the reconciliation on stderr; write them as JSON Lines if asked."""
-    for r in facts.rejected:
+    for r in rejected:
         kind = "" if r.fact_type is None else r.fact_type if r.fact_type in FACT_TYPES else shown(r.fact_type)
         name = " ".join(x for x in (kind, shown(r.fact_id) if r.fact_id else "") if x)
         print(
@@ -64,13 +72,13 @@ def _report_rejects(facts: FactSet, rejects_path: str | None) -> None:
     if rejects_path is not None:
         try:
             with open(rejects_path, "w", encoding="utf-8") as fh:
-                for r in facts.rejected:
+                for r in rejected:
                     fh.write(dumps({**r.to_dict(), "fact": r.raw_fact()}, indent=None))
                     fh.write("\n")
         except OSError as err:
             raise InputError([Problem(message=f"cannot write {rejects_path}: {err.strerror}")]) from None
     print(
-        f"swrules: facts read {facts.read} = evaluated {len(facts)} + rejected {len(facts.rejected)}",
+        f"swrules: facts read {read} = evaluated {kept} + rejected {len(rejected)}",
         file=sys.stderr,
     )
 
@@ -92,14 +100,27 @@ class _Seconds(argparse.Action):
         setattr(namespace, self.dest, value)
 
 
-def _add_eval_args(p: argparse.ArgumentParser, *, file: bool = True, period: bool = True) -> None:
+#: The engines ``evaluate`` takes: the rule engines, and the columnar engine (the ``columnar`` extra), which reads
+#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables.
+_EVALUATE_ENGINES = (*ENGINES, COLUMNAR)
+
+
+def _add_eval_args(
+    p: argparse.ArgumentParser, *, file: bool = True, period: bool = True, engines: Sequence[str] = ENGINES
+) -> None:
     if file:
         p.add_argument("file", help=FACTS_HELP)
         add_encoding(p)
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     if period:
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
-    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
+    more = (
+        "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as tables "
+        "(pip install 'swrules[columnar]')"
+        if COLUMNAR in engines
+        else ""
+    )
+    p.add_argument("--engine", choices=engines, default=None, help=f"rule engine (default: native{more})")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
 
 
@@ -120,20 +141,32 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             raise InputError([Problem(message="--rejects lists the facts --keep-going leaves out: give both")])
         check_file(args.rejects, "--rejects")
     budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
-    facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)
-    progress = ProgressLine(sys.stderr)
-    try:
-        result = evaluate(
-            facts,
-            ruleset=args.ruleset,
-            period=args.period,
-            engine=args.engine,
-            parameters=_settings(args),
-            timeout=budget,
-            progress=progress if progress.enabled else None,
-        )
-    finally:
-        progress.close()
+    with contextlib.ExitStack() as stack:
+        ruleset: Any
+        facts: FactSet | FactTables
+        if args.engine == COLUMNAR:
+            facts, ruleset = _columnar_input(args, budget, stack)
+            settings = None  # already in the ruleset
+        else:
+            facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)
+            ruleset, settings = args.ruleset, _settings(args)
+        progress = ProgressLine(sys.stderr)
+        try:
+            result = evaluate(
+                facts,
+                ruleset=ruleset,
+                period=args.period,
+                engine=args.engine,
+                parameters=settings,
+                timeout=budget,
+                progress=progress if progress.enabled else None,
+            )
+        finally:
+            progress.close()
+        if args.keep_going:  # counted while the tables are open, reported once the result is written
+            rejected = facts.rejected
+            read = facts.read
+            kept = len(facts) if isinstance(facts, FactSet) else sum(facts.counts.values())
     if args.format == "json" and args.out is not None:
         try:
             with open(args.out, "w", encoding="utf-8") as fh:
@@ -146,8 +179,55 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     else:
         _write_tables(result, args.format, args.out, out)
     if args.keep_going:
-        _report_rejects(facts, args.rejects)
+        _report_rejects(rejected, read, kept, args.rejects)
     return 0
+
+
+def _columnar_input(
+    args: argparse.Namespace, budget: TimeBudget | None, stack: contextlib.ExitStack
+) -> tuple[FactSet | FactTables, Ruleset]:
+    """``evaluate --engine columnar``: the ruleset compiled first (a rule the engine cannot compile is refused
+    before any fact is read), then the facts read by a columnar reader into DuckDB tables, closed with ``stack``.
+
+    A JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it into tables.
+    """
+    from swrules.columnar import read_csv_folder, read_jsonl, read_parquet_folder  # the extra, or a clear error
+    from swrules.columnar._engine import check_columnar
+
+    path = args.file
+    folder = path != "-" and os.path.isdir(path)
+    tables = folder or path.endswith(".jsonl")
+    parquet = folder and folder_format(path) == "parquet"
+    ruleset = load_ruleset(args.ruleset)
+    settings = _settings(args)
+    if settings:
+        ruleset = ruleset.with_parameters(settings)
+    check_columnar(ruleset, Period.parse(args.period), scaled=not parquet)
+    if not tables:
+        return _read_facts(path, keep_going=args.keep_going, budget=budget, encoding=args.encoding), ruleset
+    if not folder and csv_encoding(args.encoding) != "utf-8":
+        raise InputError(
+            [Problem(message=f"{path}: an encoding ({args.encoding}) is for a folder of CSV files; JSON is UTF-8")]
+        )
+    if parquet:
+        if csv_encoding(args.encoding) != "utf-8":
+            raise InputError(
+                [
+                    Problem(
+                        message=f"{path}: an encoding ({args.encoding}) is for a folder of CSV files; "
+                        "Parquet has its own types"
+                    )
+                ]
+            )
+        found = read_parquet_folder(path, keep_going=args.keep_going)
+    elif folder:
+        found = read_csv_folder(path, keep_going=args.keep_going, encoding=args.encoding)
+    else:
+        found = read_jsonl(path, keep_going=args.keep_going)
+    stack.callback(found.close)
+    if budget is not None:
+        budget.check()
+    return found, ruleset
 
 
 def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
@@ -382,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("evaluate", help="evaluate facts; print the result as JSON")
-    _add_eval_args(p)
+    _add_eval_args(p, engines=_EVALUATE_ENGINES)
     p.add_argument(
         "--keep-going",
         action="store_true",
@@ -442,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_rulesets)
 
     p = sub.add_parser("explain", help="explain one derived item: rule, clause, parameters, facts")
-    _add_eval_args(p)
+    _add_eval_args(p, engines=_EVALUATE_ENGINES)
     p.add_argument("--item", required=True, help="the item's key: an obligation id, post_grade/P1, finding/…")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=_cmd_explain)

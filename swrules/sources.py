@@ -29,6 +29,7 @@ __all__ = [
     "MAX_JSON_BYTES",
     "MAX_LINE_BYTES",
     "csv_folder_rows",
+    "folder_format",
     "read_csv_folder",
     "read_facts",
     "read_jsonl",
@@ -93,16 +94,24 @@ def read_facts(
     path: str, *, keep_going: bool = False, budget: TimeBudget | None = None, encoding: str = "utf-8"
 ) -> FactSet:
     """Load and validate the facts of ``path`` (``-`` for stdin): ``.jsonl`` as JSON Lines, a folder as CSV files
-    (in ``encoding``, one of :data:`CSV_ENCODINGS`), else one JSON document.
+    (in ``encoding``, one of :data:`CSV_ENCODINGS`) or, when it holds ``.parquet`` files, as a Parquet folder
+    (:func:`swrules.columnar.read_parquet_folder`, needs the columnar extra), else one JSON document.
 
     ``budget``, when given, is read after the file is read and as the facts are validated.
     """
     source = "stdin" if path == "-" else path
     folder = path != "-" and os.path.isdir(path)
-    if not folder and csv_encoding(encoding) != "utf-8":
-        raise InputError(
-            [Problem(message=f"{source}: an encoding ({encoding}) is for a folder of CSV files; JSON is UTF-8")]
-        )
+    parquet = folder and folder_format(path) == "parquet"
+    if (parquet or not folder) and csv_encoding(encoding) != "utf-8":
+        what = "Parquet has its own types" if parquet else "JSON is UTF-8"
+        raise InputError([Problem(message=f"{source}: an encoding ({encoding}) is for a folder of CSV files; {what}")])
+    if parquet:
+        from swrules.columnar import read_parquet_folder  # the columnar extra: a clear error where it is missing
+
+        with read_parquet_folder(path, keep_going=keep_going) as tables:
+            if budget is not None:
+                budget.check()
+            return tables.to_factset()
     try:
         if path == "-":
             stream: IO[bytes] = sys.stdin.buffer
@@ -156,6 +165,21 @@ def read_csv_folder(
     """
     rows, where = csv_folder_rows(folder, encoding=encoding)
     return load_facts(timed(rows, budget), keep_going=keep_going, sources=where)
+
+
+def folder_format(folder: str) -> str:
+    """What a folder of facts holds: ``"parquet"`` (``person.parquet``…) or ``"csv"`` (``person.csv``…).
+
+    A folder with both is refused; one that cannot be listed, or holds neither, is a CSV folder (whose reader
+    says what is wrong with it)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return "csv"
+    parquet = any(n.endswith(".parquet") for n in names)
+    if parquet and any(n.endswith(".csv") for n in names):
+        raise InputError([Problem(message=f"{folder}: holds both CSV and Parquet files; give a folder of one kind")])
+    return "parquet" if parquet else "csv"
 
 
 def csv_folder_rows(folder: str, *, encoding: str = "utf-8") -> tuple[list[dict[str, object]], list[str]]:
