@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from swrules import __version__, docgen, report, rulecheck, stream
 from swrules._help import FACTS_HELP, SET_HELP, add_encoding
@@ -28,7 +28,7 @@ from swrules._text import printable
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError, shown
-from swrules.evaluation import evaluate
+from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR, evaluate
 from swrules.facts import FACT_TYPES
 from swrules.frames import write_tables
 from swrules.items import Finding
@@ -41,9 +41,6 @@ from swrules.sources import csv_encoding, folder_format, read_facts
 
 if TYPE_CHECKING:
     from swrules.columnar import FactTables
-
-#: The columnar engine's name (``swrules.columnar`` is imported only when it is asked for).
-COLUMNAR: Final = "columnar"
 
 __all__ = ["main"]
 
@@ -100,9 +97,9 @@ class _Seconds(argparse.Action):
         setattr(namespace, self.dest, value)
 
 
-#: The engines ``evaluate`` takes: the rule engines, and the columnar engine (the ``columnar`` extra), which reads
-#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables.
-_EVALUATE_ENGINES = (*ENGINES, COLUMNAR)
+#: The engines ``evaluate`` takes: the rule engines, the columnar engine (the ``columnar`` extra), which reads
+#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables, and ``auto`` (see AUTO_COLUMNAR_FACTS).
+_EVALUATE_ENGINES = (*ENGINES, COLUMNAR, AUTO)
 
 
 def _add_eval_args(
@@ -116,7 +113,8 @@ def _add_eval_args(
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
     more = (
         "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as tables "
-        "(pip install 'swrules[columnar]')"
+        f"(pip install 'swrules[columnar]'); auto takes columnar for a Parquet folder of at least "
+        f"{AUTO_COLUMNAR_FACTS:,} facts whose ruleset it compiles, else native"
         if COLUMNAR in engines
         else ""
     )
@@ -147,6 +145,9 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         if args.engine == COLUMNAR:
             facts, ruleset = _columnar_input(args, budget, stack)
             settings = None  # already in the ruleset
+        elif args.engine == AUTO and args.file != "-" and os.path.isdir(args.file) and _parquet(args.file):
+            # Facts already in columns are read as tables: evaluate picks the engine by their number.
+            facts, ruleset, settings = _parquet_tables(args, stack), args.ruleset, _settings(args)
         else:
             facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)
             ruleset, settings = args.ruleset, _settings(args)
@@ -183,6 +184,27 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _utf8_only(path: str, encoding: str, *, parquet: bool) -> None:
+    """An encoding is for a folder of CSV files: refused for JSON Lines and Parquet, as the loader refuses it."""
+    if csv_encoding(encoding) != "utf-8":
+        what = "Parquet has its own types" if parquet else "JSON is UTF-8"
+        raise InputError([Problem(message=f"{path}: an encoding ({encoding}) is for a folder of CSV files; {what}")])
+
+
+def _parquet(folder: str) -> bool:
+    return folder_format(folder) == "parquet"
+
+
+def _parquet_tables(args: argparse.Namespace, stack: contextlib.ExitStack) -> FactTables:
+    """``evaluate --engine auto`` on a Parquet folder: its tables, closed with ``stack``."""
+    from swrules.columnar import read_parquet_folder  # the extra, or a clear error
+
+    _utf8_only(args.file, args.encoding, parquet=True)
+    found = read_parquet_folder(args.file, keep_going=args.keep_going)
+    stack.callback(found.close)
+    return found
+
+
 def _columnar_input(
     args: argparse.Namespace, budget: TimeBudget | None, stack: contextlib.ExitStack
 ) -> tuple[FactSet | FactTables, Ruleset]:
@@ -205,20 +227,9 @@ def _columnar_input(
     check_columnar(ruleset, Period.parse(args.period), scaled=not parquet)
     if not tables:
         return _read_facts(path, keep_going=args.keep_going, budget=budget, encoding=args.encoding), ruleset
-    if not folder and csv_encoding(args.encoding) != "utf-8":
-        raise InputError(
-            [Problem(message=f"{path}: an encoding ({args.encoding}) is for a folder of CSV files; JSON is UTF-8")]
-        )
+    if parquet or not folder:
+        _utf8_only(path, args.encoding, parquet=parquet)
     if parquet:
-        if csv_encoding(args.encoding) != "utf-8":
-            raise InputError(
-                [
-                    Problem(
-                        message=f"{path}: an encoding ({args.encoding}) is for a folder of CSV files; "
-                        "Parquet has its own types"
-                    )
-                ]
-            )
         found = read_parquet_folder(path, keep_going=args.keep_going)
     elif folder:
         found = read_csv_folder(path, keep_going=args.keep_going, encoding=args.encoding)

@@ -117,7 +117,8 @@ class Session:
     """One ruleset and period over a changing set of facts.
 
     ``engine`` is ``durable`` (durable-rules matches each touched partition
-    again, in a short-lived session) or ``native``; the default is durable
+    again, in a short-lived session) or ``native`` (also what ``auto`` takes:
+    an update touches a few small partitions); the default is durable
     where durable-rules imports (``DEFAULT_SESSION_ENGINE``). ``facts`` are loaded first, checked as one
     document. Each call that changes facts checks its input the way
     :func:`swrules.load_facts` does — a reference must resolve among the
@@ -140,7 +141,7 @@ class Session:
         self.period = Period.parse(period)
         the_ruleset = load_ruleset(ruleset)
         self.ruleset = the_ruleset.with_parameters(parameters) if parameters else the_ruleset
-        self.engine = engine or DEFAULT_SESSION_ENGINE
+        self.engine = "native" if engine == "auto" else engine or DEFAULT_SESSION_ENGINE
         self._programs = compile_programs(
             self.ruleset.id, self.ruleset.bindings(), self.ruleset.parameters, self.ruleset.frame(self.period)
         )

@@ -174,3 +174,9 @@ def test_explain_on_the_columnar_engine_is_the_native_explanation() -> None:
         native = cli("explain", str(EXAMPLE), *RUN, "--item", item, "--format", fmt)
         assert native[0] == 0 and item in native[1]
         assert cli("explain", str(EXAMPLE), *RUN, "--item", item, "--format", fmt, "--engine", "columnar") == native
+
+
+def test_a_time_budget_covers_reading_a_parquet_folder(tmp_path: Path, example_facts: list[Any]) -> None:
+    folder = _parquet(tmp_path / "parquet", example_facts)
+    runs = [cli("evaluate", str(folder), *RUN, "--timeout", "600", "--engine", e) for e in ("native", "columnar")]
+    assert runs[0][0] == 0 and runs[0] == runs[1]

@@ -213,3 +213,10 @@ def test_what_a_session_holds_round_trips_and_reads_plainly() -> None:
 def test_the_durable_engine_is_refused_clearly_where_it_cannot_load() -> None:
     with pytest.raises(swrules.EngineUnavailableError, match="engine='native'"):
         Session(ruleset="dingnan-2020", period="2021", engine="durable")
+
+
+def test_auto_takes_the_native_engine_for_a_session() -> None:
+    session = Session(ruleset="dingnan-2020", period="2021", engine="auto", facts=BASE)
+    assert session.engine == "native"
+    session.add(CERT)
+    assert session.result().engine == "native" and session.result().to_json() == scratch(session)
