@@ -511,11 +511,9 @@ class _Compiler:
             self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
         make: Callable[..., Any] = Finding.at_least if at_least else cls
 
-        fields_of_item = _fields(
-            tuple(name for name, _, _ in compiled),
-            tuple(fn if conv is None else self.converted(fn, conv) for _, fn, conv in compiled),
-        )
-        return (_EMIT, make, fields_of_item)
+        names = tuple(name for name, _, _ in compiled)
+        fns = tuple(fn if conv is None else self.converted(fn, conv) for _, fn, conv in compiled)
+        return (_EMIT, make, names, fns)
 
     def converted(self, fn: Fn, conv: Callable[[Any], Any]) -> Fn:
         reader = self.readers.get(fn)
@@ -753,6 +751,10 @@ class _Compiler:
         if _is_literal(node.children[2]):
             y = b({})
             return (lambda s: a(s) if c(s) else y), t
+        reader = self.readers.get(c)
+        if reader is not None and reader[1] is None:  # a condition that is a local name: read in place
+            key = reader[0]
+            return (lambda s: a(s) if s[key] else b(s)), t
         return (lambda s: a(s) if c(s) else b(s)), t
 
     def x_arith(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
@@ -854,6 +856,26 @@ class _Compiler:
             return self.against(a, op, c, same), bool
         if both_enums or neither:
             return self.between(a, op, b), bool
+
+        # A side of a known kind that is no enum is compared as it comes: only the other may be an enum's member.
+        if ta is not None and not _is_enum(ta):
+
+            def by_right_value(s: dict[str, Any]) -> bool:
+                x, y = a(s), b(s)
+                if isinstance(y, enum.Enum):
+                    y = y._value_
+                return op(x, y)  # type: ignore[no-any-return]
+
+            return by_right_value, bool
+        if tb is not None and not _is_enum(tb):
+
+            def by_left_value(s: dict[str, Any]) -> bool:
+                x, y = a(s), b(s)
+                if isinstance(x, enum.Enum):
+                    x = x._value_
+                return op(x, y)  # type: ignore[no-any-return]
+
+            return by_left_value, bool
 
         def by_value(s: dict[str, Any]) -> bool:
             x, y = a(s), b(s)
@@ -1233,7 +1255,7 @@ def _chain(steps: Sequence[tuple[Any, ...]], noted: bool) -> Block:
         elif kind == _WHEN:
             nxt = _guard(step[1], nxt)
         elif kind == _EMIT:
-            nxt = _emit(step[1], step[2], nxt) if noted else _emit_bare(step[1], step[2], nxt)
+            nxt = (_emit if noted else _emit_bare)(step[1], step[2], step[3], nxt)
         elif kind == _IF:
             nxt = _branch(step[1], _chain(step[2], noted), _chain(step[3], noted), nxt)
         else:
@@ -1281,38 +1303,79 @@ def _guard(test: Fn, nxt: Block | None) -> Block:
     return when
 
 
-Fields = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _emit(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
-    if nxt is None:
-
-        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
-            out.append((make(**fields(s)), s[_J]))
-
-        return emit_last
+def _emit(make: Callable[..., Any], names: tuple[str, ...], fns: tuple[Fn, ...], nxt: Block | None) -> Block:
+    if nxt is None and len(names) <= 8:
+        return _emit_last(make, names, fns, noted=True)
+    fields = _fields(names, fns)
 
     def emit(s: dict[str, Any], out: list[Any]) -> None:
         out.append((make(**fields(s)), s[_J]))
-        nxt(s, out)
+        if nxt is not None:
+            nxt(s, out)
 
     return emit
 
 
-def _emit_bare(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
+def _emit_bare(make: Callable[..., Any], names: tuple[str, ...], fns: tuple[Fn, ...], nxt: Block | None) -> Block:
     """An emit in a rule that notes no judged day: the item alone."""
-    if nxt is None:
-
-        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
-            out.append(make(**fields(s)))
-
-        return emit_last
+    if nxt is None and len(names) <= 8:
+        return _emit_last(make, names, fns, noted=False)
+    fields = _fields(names, fns)
 
     def emit(s: dict[str, Any], out: list[Any]) -> None:
         out.append(make(**fields(s)))
-        nxt(s, out)
+        if nxt is not None:
+            nxt(s, out)
 
     return emit
+
+
+def _emit_last(make: Callable[..., Any], names: tuple[str, ...], fns: tuple[Fn, ...], *, noted: bool) -> Block:
+    """An emit that ends its block, of up to eight fields: the item made from a dict display of its fields and
+    handed on, all in one closure (with the judged note of its moment, in a rule that notes one)."""
+    n = (*names, *[""] * (8 - len(names)))
+    f = (*fns, *[_constant(None)] * (8 - len(fns)))
+    n0, n1, n2, n3, n4, n5, n6, n7 = n
+    f0, f1, f2, f3, f4, f5, f6, f7 = f
+    j = _J
+    if noted:
+        by_count: tuple[Block, ...] = (
+            lambda s, out: out.append((make(), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s), n2: f2(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s)}), s[j])),
+            lambda s, out: out.append(
+                (make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s)}), s[j])
+            ),
+            lambda s, out: out.append(
+                (make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s)}), s[j])
+            ),
+            lambda s, out: out.append(
+                (
+                    make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s), n7: f7(s)}),
+                    s[j],
+                )
+            ),
+        )
+        return by_count[len(names)]
+    bare: tuple[Block, ...] = (
+        lambda s, out: out.append(make()),
+        lambda s, out: out.append(make(**{n0: f0(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s)})),
+        lambda s, out: out.append(
+            make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s)})
+        ),
+        lambda s, out: out.append(
+            make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s), n7: f7(s)})
+        ),
+    )
+    return bare[len(names)]
 
 
 def _branch(test: Fn, then: Block, otherwise: Block, nxt: Block | None) -> Block:
