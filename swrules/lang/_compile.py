@@ -545,7 +545,14 @@ class _Compiler:
             a, b = self.truth(node.children[0]), self.truth(node.children[1])
             return lambda s: a(s) or b(s)
         if data == "not_":
-            a = self.truth(node.children[0])
+            inner = node.children[0]
+            inner_data = inner.data if isinstance(inner, lark.Tree) else ""
+            if inner_data in ("and_", "or_"):  # ``not (a or b)``, ``not (a and b)``: one closure
+                a, b = self.truth(inner.children[0]), self.truth(inner.children[1])
+                if inner_data == "or_":
+                    return lambda s: not (a(s) or b(s))
+                return lambda s: not (a(s) and b(s))
+            a = self.truth(inner)
             return lambda s: not a(s)
         return self.expr(node)[0]
 
