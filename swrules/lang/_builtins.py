@@ -17,7 +17,7 @@ from swrules.facts import fact_key, in_force
 from swrules.lang._types import ENUMS
 from swrules.period import Period
 
-__all__ = ["BUILTINS", "Builtin", "member", "plain"]
+__all__ = ["BUILTINS", "Builtin", "member", "plain", "text_of"]
 
 _ONE_DAY = timedelta(days=1)
 _ROUNDING = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "half_even": ROUND_HALF_EVEN}
@@ -60,7 +60,8 @@ def _max(*args: Any) -> Any:
     return max(args[0]) if len(args) == 1 else max(args)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A value as text: a date as YYYY-MM-DD, a month as YYYY-MM, an enum as its value."""
     kind = type(value)
     if kind is str:
         return value  # type: ignore[no-any-return]
@@ -215,7 +216,7 @@ BUILTINS: dict[str, Builtin] = {
     "abs": Builtin(abs, 1, 1, None, "abs(x): the absolute value"),
     "decimal": Builtin(lambda x: Decimal(plain(x)), 1, 1, Decimal, "decimal(x): x as an exact decimal"),
     "int": Builtin(int, 1, 1, int, "int(x): x as a whole number"),
-    "text": Builtin(_text, 1, 1, str, "text(x): x as text (a date as YYYY-MM-DD, a month as YYYY-MM)"),
+    "text": Builtin(text_of, 1, 1, str, "text(x): x as text (a date as YYYY-MM-DD, a month as YYYY-MM)"),
     "round": Builtin(_round, 2, 3, Decimal, 'round(x, "0.01", "half_up"|"down"|"half_even")'),
     "date": Builtin(_date, 1, 3, date, 'date("2021-01-31") or date(2021, 1, 31)'),
     "year": Builtin(attrgetter("year"), 1, 1, int, "year(d): the year of a date or period"),

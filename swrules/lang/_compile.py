@@ -24,7 +24,7 @@ from swrules.context import Context
 from swrules.errors import RuleExpressionError, SwrulesError
 from swrules.ir import Collect, Lit, Match, Op, Operand, Param, ParamSpec, Ref, RuleDef, Test
 from swrules.items import ITEM_TYPES, Finding, ObligationKind
-from swrules.lang._builtins import BUILTINS, member, plain
+from swrules.lang._builtins import BUILTINS, member, plain, text_of
 from swrules.lang._grammar import GRAMMAR
 from swrules.lang._tables import Table
 from swrules.lang._types import ENUMS, SCHEMAS, ListOf, field_type, fields_of, type_name
@@ -962,6 +962,25 @@ class _Compiler:
         if len(fns) == 1 and fns[0] in self.readers:
             key, got = self.readers[fns[0]]
             get = got or _identity
+            if f is text_of:  # text of a local name: the common kinds written out in place
+
+                def text_on(s: dict[str, Any]) -> Any:
+                    x = get(s[key]) if got is not None else s[key]
+                    kind = x.__class__
+                    if kind is str:
+                        return x
+                    if kind is Period or kind is int:
+                        return str(x)
+                    if kind is date:
+                        return x.isoformat()
+                    try:
+                        return f(x)
+                    except SwrulesError:  # pragma: no cover - text() of any value is some text
+                        raise
+                    except Exception as err:  # pragma: no cover
+                        raise _failed(text, (x,), err) from None
+
+                return text_on, builtin.returns
 
             def call_on(s: dict[str, Any]) -> Any:
                 x = get(s[key]) if got is not None else s[key]
@@ -999,6 +1018,19 @@ class _Compiler:
                     raise _failed(text, (x, y), err) from None
 
             return call_with, builtin.returns
+        if len(fns) == 3:
+            f0, f1, f2 = fns
+
+            def call3(s: dict[str, Any]) -> Any:
+                x, y, z = f0(s), f1(s), f2(s)
+                try:
+                    return f(x, y, z)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x, y, z), err) from None
+
+            return call3, builtin.returns
         if len(fns) == 2:
             f0, f1 = fns
 
@@ -1541,7 +1573,12 @@ def compile_rule(
                 s[alias] = kept[alias]
         out: list[Any] = []
         run(s, out)
-        return _noted(ctx, out) if noted else out
+        if not noted or not out:
+            return out
+        if len(out) == 1:  # one item: its note is the context's as the firing ends, and a list does
+            item, ctx.judged = out[0]
+            return [item]
+        return _noted(ctx, out)
 
     definition = RuleDef(
         name=name,
