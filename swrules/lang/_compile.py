@@ -962,6 +962,11 @@ class _Compiler:
         if len(fns) == 1 and fns[0] in self.readers:
             key, got = self.readers[fns[0]]
             get = got or _identity
+            if f is len and got is None and key in self.collected:
+                # count() of a collection (a tuple, whose length is always there): a reader, compared in place
+                count: Fn = lambda s: len(s[key])  # noqa: E731 - kept by name as a reader
+                self.readers[count] = (key, len)
+                return count, builtin.returns
             if f is text_of:  # text of a local name: the common kinds written out in place
 
                 def text_on(s: dict[str, Any]) -> Any:
