@@ -1564,11 +1564,16 @@ def compile_rule(
     noted = _uses_judged(steps)
     run = _chain(steps, noted)
     single = matched[0] if len(matched) == 1 and not collected else None
+    # One matched fact and one collection (a person and what is collected for them): bound in one display.
+    pair = (matched[0], collected[0]) if len(matched) == 1 and len(collected) == 1 else None
 
     def derive(ctx: Context) -> Iterable[Any]:
         # The context's own bindings, read in place (a property or a method call each would cost more).
         if single is not None:
             s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx._params, single: ctx._matched[single]}
+        elif pair is not None:
+            m0, c0 = pair
+            s = {_CTX: ctx, _J: "", _P: ctx._params, m0: ctx._matched[m0], c0: ctx._collected[c0]}
         else:
             s = {_CTX: ctx, _J: "", _P: ctx._params}
             bound, kept = ctx._matched, ctx._collected
