@@ -9,6 +9,7 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from swrules.errors import RuleExpressionError
@@ -16,7 +17,7 @@ from swrules.facts import fact_key, in_force
 from swrules.lang._types import ENUMS
 from swrules.period import Period
 
-__all__ = ["BUILTINS", "Builtin", "member", "plain"]
+__all__ = ["BUILTINS", "Builtin", "member", "plain", "text_of"]
 
 _ONE_DAY = timedelta(days=1)
 _ROUNDING = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "half_even": ROUND_HALF_EVEN}
@@ -59,7 +60,8 @@ def _max(*args: Any) -> Any:
     return max(args[0]) if len(args) == 1 else max(args)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A value as text: a date as YYYY-MM-DD, a month as YYYY-MM, an enum as its value."""
     kind = type(value)
     if kind is str:
         return value  # type: ignore[no-any-return]
@@ -188,6 +190,7 @@ class Builtin:
 
 _MANY = 99
 
+#: Built-ins that read an attribute are the operator module's getters: no Python call of their own.
 BUILTINS: dict[str, Builtin] = {
     "members": Builtin(
         lambda name: tuple(ENUMS[name]), 1, 1, None, 'members("band"): every value of an enumeration, in order'
@@ -213,18 +216,18 @@ BUILTINS: dict[str, Builtin] = {
     "abs": Builtin(abs, 1, 1, None, "abs(x): the absolute value"),
     "decimal": Builtin(lambda x: Decimal(plain(x)), 1, 1, Decimal, "decimal(x): x as an exact decimal"),
     "int": Builtin(int, 1, 1, int, "int(x): x as a whole number"),
-    "text": Builtin(_text, 1, 1, str, "text(x): x as text (a date as YYYY-MM-DD, a month as YYYY-MM)"),
+    "text": Builtin(text_of, 1, 1, str, "text(x): x as text (a date as YYYY-MM-DD, a month as YYYY-MM)"),
     "round": Builtin(_round, 2, 3, Decimal, 'round(x, "0.01", "half_up"|"down"|"half_even")'),
     "date": Builtin(_date, 1, 3, date, 'date("2021-01-31") or date(2021, 1, 31)'),
-    "year": Builtin(lambda d: d.year, 1, 1, int, "year(d): the year of a date or period"),
-    "month": Builtin(lambda d: d.month, 1, 1, int, "month(d): the month (1-12) of a date or period"),
+    "year": Builtin(attrgetter("year"), 1, 1, int, "year(d): the year of a date or period"),
+    "month": Builtin(attrgetter("month"), 1, 1, int, "month(d): the month (1-12) of a date or period"),
     "add_days": Builtin(lambda d, n: d + timedelta(days=n), 2, 2, date, "add_days(d, n): n days after d"),
     "days_between": Builtin(lambda a, b: (b - a).days, 2, 2, int, "days_between(a, b): days from a to b"),
     "period": Builtin(Period, 1, 2, Period, "period(year) or period(year, month)"),
     "month_of": Builtin(lambda d: Period(d.year, d.month), 1, 1, Period, "month_of(d): the month a date falls in"),
-    "first_day": Builtin(lambda p: p.start, 1, 1, date, "first_day(p): the first day of a period"),
-    "last_day": Builtin(lambda p: p.end, 1, 1, date, "last_day(p): the last day of a period"),
-    "months": Builtin(lambda p: p.months(), 1, 1, None, "months(p): the months of a period"),
+    "first_day": Builtin(attrgetter("start"), 1, 1, date, "first_day(p): the first day of a period"),
+    "last_day": Builtin(attrgetter("end"), 1, 1, date, "last_day(p): the last day of a period"),
+    "months": Builtin(methodcaller("months"), 1, 1, None, "months(p): the months of a period"),
     "in_force": Builtin(in_force, 2, 2, bool, "in_force(x, day): whether a version is in force on day"),
     "version_on": Builtin(_version_on, 2, 2, None, "version_on(xs, day): the version in force on day, or none"),
     "key": Builtin(_key, 1, 1, str, "key(x): the key of a fact or item"),

@@ -24,7 +24,7 @@ from swrules.context import Context
 from swrules.errors import RuleExpressionError, SwrulesError
 from swrules.ir import Collect, Lit, Match, Op, Operand, Param, ParamSpec, Ref, RuleDef, Test
 from swrules.items import ITEM_TYPES, Finding, ObligationKind
-from swrules.lang._builtins import BUILTINS, member, plain
+from swrules.lang._builtins import BUILTINS, member, plain, text_of
 from swrules.lang._grammar import GRAMMAR
 from swrules.lang._tables import Table
 from swrules.lang._types import ENUMS, SCHEMAS, ListOf, field_type, fields_of, type_name
@@ -511,11 +511,9 @@ class _Compiler:
             self.fail(stmt, f"emit {kind} lacks {', '.join(missing)}")
         make: Callable[..., Any] = Finding.at_least if at_least else cls
 
-        fields_of_item = _fields(
-            tuple(name for name, _, _ in compiled),
-            tuple(fn if conv is None else self.converted(fn, conv) for _, fn, conv in compiled),
-        )
-        return (_EMIT, make, fields_of_item)
+        names = tuple(name for name, _, _ in compiled)
+        fns = tuple(fn if conv is None else self.converted(fn, conv) for _, fn, conv in compiled)
+        return (_EMIT, make, names, fns)
 
     def converted(self, fn: Fn, conv: Callable[[Any], Any]) -> Fn:
         reader = self.readers.get(fn)
@@ -547,7 +545,14 @@ class _Compiler:
             a, b = self.truth(node.children[0]), self.truth(node.children[1])
             return lambda s: a(s) or b(s)
         if data == "not_":
-            a = self.truth(node.children[0])
+            inner = node.children[0]
+            inner_data = inner.data if isinstance(inner, lark.Tree) else ""
+            if inner_data in ("and_", "or_"):  # ``not (a or b)``, ``not (a and b)``: one closure
+                a, b = self.truth(inner.children[0]), self.truth(inner.children[1])
+                if inner_data == "or_":
+                    return lambda s: not (a(s) or b(s))
+                return lambda s: not (a(s) and b(s))
+            a = self.truth(inner)
             return lambda s: not a(s)
         return self.expr(node)[0]
 
@@ -753,6 +758,10 @@ class _Compiler:
         if _is_literal(node.children[2]):
             y = b({})
             return (lambda s: a(s) if c(s) else y), t
+        reader = self.readers.get(c)
+        if reader is not None and reader[1] is None:  # a condition that is a local name: read in place
+            key = reader[0]
+            return (lambda s: a(s) if s[key] else b(s)), t
         return (lambda s: a(s) if c(s) else b(s)), t
 
     def x_arith(self, node: lark.Tree[Any]) -> tuple[Fn, Any]:
@@ -855,6 +864,26 @@ class _Compiler:
         if both_enums or neither:
             return self.between(a, op, b), bool
 
+        # A side of a known kind that is no enum is compared as it comes: only the other may be an enum's member.
+        if ta is not None and not _is_enum(ta):
+
+            def by_right_value(s: dict[str, Any]) -> bool:
+                x, y = a(s), b(s)
+                if isinstance(y, enum.Enum):
+                    y = y._value_
+                return op(x, y)  # type: ignore[no-any-return]
+
+            return by_right_value, bool
+        if tb is not None and not _is_enum(tb):
+
+            def by_left_value(s: dict[str, Any]) -> bool:
+                x, y = a(s), b(s)
+                if isinstance(x, enum.Enum):
+                    x = x._value_
+                return op(x, y)  # type: ignore[no-any-return]
+
+            return by_left_value, bool
+
         def by_value(s: dict[str, Any]) -> bool:
             x, y = a(s), b(s)
             if isinstance(x, enum.Enum):
@@ -933,6 +962,30 @@ class _Compiler:
         if len(fns) == 1 and fns[0] in self.readers:
             key, got = self.readers[fns[0]]
             get = got or _identity
+            if f is len and got is None and key in self.collected:
+                # count() of a collection (a tuple, whose length is always there): a reader, compared in place
+                count: Fn = lambda s: len(s[key])  # noqa: E731 - kept by name as a reader
+                self.readers[count] = (key, len)
+                return count, builtin.returns
+            if f is text_of:  # text of a local name: the common kinds written out in place
+
+                def text_on(s: dict[str, Any]) -> Any:
+                    x = get(s[key]) if got is not None else s[key]
+                    kind = x.__class__
+                    if kind is str:
+                        return x
+                    if kind is Period or kind is int:
+                        return str(x)
+                    if kind is date:
+                        return x.isoformat()
+                    try:
+                        return f(x)
+                    except SwrulesError:  # pragma: no cover - text() of any value is some text
+                        raise
+                    except Exception as err:  # pragma: no cover
+                        raise _failed(text, (x,), err) from None
+
+                return text_on, builtin.returns
 
             def call_on(s: dict[str, Any]) -> Any:
                 x = get(s[key]) if got is not None else s[key]
@@ -970,6 +1023,19 @@ class _Compiler:
                     raise _failed(text, (x, y), err) from None
 
             return call_with, builtin.returns
+        if len(fns) == 3:
+            f0, f1, f2 = fns
+
+            def call3(s: dict[str, Any]) -> Any:
+                x, y, z = f0(s), f1(s), f2(s)
+                try:
+                    return f(x, y, z)
+                except SwrulesError:
+                    raise
+                except Exception as err:
+                    raise _failed(text, (x, y, z), err) from None
+
+            return call3, builtin.returns
         if len(fns) == 2:
             f0, f1 = fns
 
@@ -1233,7 +1299,7 @@ def _chain(steps: Sequence[tuple[Any, ...]], noted: bool) -> Block:
         elif kind == _WHEN:
             nxt = _guard(step[1], nxt)
         elif kind == _EMIT:
-            nxt = _emit(step[1], step[2], nxt) if noted else _emit_bare(step[1], step[2], nxt)
+            nxt = (_emit if noted else _emit_bare)(step[1], step[2], step[3], nxt)
         elif kind == _IF:
             nxt = _branch(step[1], _chain(step[2], noted), _chain(step[3], noted), nxt)
         else:
@@ -1281,38 +1347,79 @@ def _guard(test: Fn, nxt: Block | None) -> Block:
     return when
 
 
-Fields = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _emit(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
-    if nxt is None:
-
-        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
-            out.append((make(**fields(s)), s[_J]))
-
-        return emit_last
+def _emit(make: Callable[..., Any], names: tuple[str, ...], fns: tuple[Fn, ...], nxt: Block | None) -> Block:
+    if nxt is None and len(names) <= 8:
+        return _emit_last(make, names, fns, noted=True)
+    fields = _fields(names, fns)
 
     def emit(s: dict[str, Any], out: list[Any]) -> None:
         out.append((make(**fields(s)), s[_J]))
-        nxt(s, out)
+        if nxt is not None:
+            nxt(s, out)
 
     return emit
 
 
-def _emit_bare(make: Callable[..., Any], fields: Fields, nxt: Block | None) -> Block:
+def _emit_bare(make: Callable[..., Any], names: tuple[str, ...], fns: tuple[Fn, ...], nxt: Block | None) -> Block:
     """An emit in a rule that notes no judged day: the item alone."""
-    if nxt is None:
-
-        def emit_last(s: dict[str, Any], out: list[Any]) -> None:
-            out.append(make(**fields(s)))
-
-        return emit_last
+    if nxt is None and len(names) <= 8:
+        return _emit_last(make, names, fns, noted=False)
+    fields = _fields(names, fns)
 
     def emit(s: dict[str, Any], out: list[Any]) -> None:
         out.append(make(**fields(s)))
-        nxt(s, out)
+        if nxt is not None:
+            nxt(s, out)
 
     return emit
+
+
+def _emit_last(make: Callable[..., Any], names: tuple[str, ...], fns: tuple[Fn, ...], *, noted: bool) -> Block:
+    """An emit that ends its block, of up to eight fields: the item made from a dict display of its fields and
+    handed on, all in one closure (with the judged note of its moment, in a rule that notes one)."""
+    n = (*names, *[""] * (8 - len(names)))
+    f = (*fns, *[_constant(None)] * (8 - len(fns)))
+    n0, n1, n2, n3, n4, n5, n6, n7 = n
+    f0, f1, f2, f3, f4, f5, f6, f7 = f
+    j = _J
+    if noted:
+        by_count: tuple[Block, ...] = (
+            lambda s, out: out.append((make(), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s), n2: f2(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s)}), s[j])),
+            lambda s, out: out.append((make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s)}), s[j])),
+            lambda s, out: out.append(
+                (make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s)}), s[j])
+            ),
+            lambda s, out: out.append(
+                (make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s)}), s[j])
+            ),
+            lambda s, out: out.append(
+                (
+                    make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s), n7: f7(s)}),
+                    s[j],
+                )
+            ),
+        )
+        return by_count[len(names)]
+    bare: tuple[Block, ...] = (
+        lambda s, out: out.append(make()),
+        lambda s, out: out.append(make(**{n0: f0(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s)})),
+        lambda s, out: out.append(make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s)})),
+        lambda s, out: out.append(
+            make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s)})
+        ),
+        lambda s, out: out.append(
+            make(**{n0: f0(s), n1: f1(s), n2: f2(s), n3: f3(s), n4: f4(s), n5: f5(s), n6: f6(s), n7: f7(s)})
+        ),
+    )
+    return bare[len(names)]
 
 
 def _branch(test: Fn, then: Block, otherwise: Block, nxt: Block | None) -> Block:
@@ -1457,11 +1564,16 @@ def compile_rule(
     noted = _uses_judged(steps)
     run = _chain(steps, noted)
     single = matched[0] if len(matched) == 1 and not collected else None
+    # One matched fact and one collection (a person and what is collected for them): bound in one display.
+    pair = (matched[0], collected[0]) if len(matched) == 1 and len(collected) == 1 else None
 
     def derive(ctx: Context) -> Iterable[Any]:
         # The context's own bindings, read in place (a property or a method call each would cost more).
         if single is not None:
             s: dict[str, Any] = {_CTX: ctx, _J: "", _P: ctx._params, single: ctx._matched[single]}
+        elif pair is not None:
+            m0, c0 = pair
+            s = {_CTX: ctx, _J: "", _P: ctx._params, m0: ctx._matched[m0], c0: ctx._collected[c0]}
         else:
             s = {_CTX: ctx, _J: "", _P: ctx._params}
             bound, kept = ctx._matched, ctx._collected
@@ -1471,7 +1583,12 @@ def compile_rule(
                 s[alias] = kept[alias]
         out: list[Any] = []
         run(s, out)
-        return _noted(ctx, out) if noted else out
+        if not noted or not out:
+            return out
+        if len(out) == 1:  # one item: its note is the context's as the firing ends, and a list does
+            item, ctx.judged = out[0]
+            return [item]
+        return _noted(ctx, out)
 
     definition = RuleDef(
         name=name,
