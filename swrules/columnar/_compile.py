@@ -1355,18 +1355,21 @@ class _Compiler:
         return Sc(lambda t: pick(*(f(t) for f in fns)), kinds.pop())
 
     def b_any(self, values: list[Any], scope: Scope) -> Any:
-        lst = self.as_list(values[0], scope)
-        name = self.fresh()
-        e = lst.elem
-        self.aggregate(lst, scope, {name: lambda t: _truth(e, t).any()})
-        return Sc(lambda t: t[name].fill_null(False), bool)
+        return self._quantified(values, scope, every=False)
 
     def b_all(self, values: list[Any], scope: Scope) -> Any:
+        return self._quantified(values, scope, every=True)
+
+    def _quantified(self, values: list[Any], scope: Scope, *, every: bool) -> Any:
+        """any(xs) or all(xs): one aggregate per scope row; an empty collection is false for any, true for all."""
         lst = self.as_list(values[0], scope)
         name = self.fresh()
         e = lst.elem
-        self.aggregate(lst, scope, {name: lambda t: _truth(e, t).all()})
-        return Sc(lambda t: t[name].fill_null(True), bool)
+        if every:
+            self.aggregate(lst, scope, {name: lambda t: _truth(e, t).all()})
+        else:
+            self.aggregate(lst, scope, {name: lambda t: _truth(e, t).any()})
+        return Sc(lambda t: t[name].fill_null(every), bool)
 
     def b_set(self, values: list[Any], scope: Scope) -> Any:
         lst = self.as_list(values[0], scope)
