@@ -14,7 +14,7 @@ import contextlib
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -111,6 +111,12 @@ def _add_eval_args(
     p.add_argument("--ruleset", required=file, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     if period:
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
+    add_engine(p, engines)
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
+
+
+def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = _EVALUATE_ENGINES) -> None:
+    """``--engine``: the rule engines, and the columnar engine and ``auto`` where ``engines`` has them."""
     more = (
         "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as tables "
         f"(pip install 'swrules[columnar]'); auto takes columnar for a Parquet folder of at least "
@@ -119,7 +125,6 @@ def _add_eval_args(
         else ""
     )
     p.add_argument("--engine", choices=engines, default=None, help=f"rule engine (default: native{more})")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -143,14 +148,10 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         ruleset: Any
         facts: FactSet | FactTables
         if args.engine == COLUMNAR:
-            facts, ruleset = _columnar_input(args, budget, stack)
-            settings = None  # already in the ruleset
-        elif args.engine == AUTO and args.file != "-" and os.path.isdir(args.file) and _parquet(args.file):
-            # Facts already in columns are read as tables: evaluate picks the engine by their number.
-            facts, ruleset, settings = _parquet_tables(args, stack), args.ruleset, _settings(args)
+            ruleset, settings = _with_settings(load_ruleset(args.ruleset), _settings(args)), None
         else:
-            facts = _read_facts(args.file, keep_going=args.keep_going, budget=budget, encoding=args.encoding)
             ruleset, settings = args.ruleset, _settings(args)
+        facts = read_input(args, stack, budget=budget, checks=[(ruleset, args.period)])
         progress = ProgressLine(sys.stderr)
         try:
             result = evaluate(
@@ -195,50 +196,59 @@ def _parquet(folder: str) -> bool:
     return folder_format(folder) == "parquet"
 
 
-def _parquet_tables(args: argparse.Namespace, stack: contextlib.ExitStack) -> FactTables:
-    """``evaluate --engine auto`` on a Parquet folder: its tables, closed with ``stack``."""
-    from swrules.columnar import read_parquet_folder  # the extra, or a clear error
-
-    _utf8_only(args.file, args.encoding, parquet=True)
-    found = read_parquet_folder(args.file, keep_going=args.keep_going)
-    stack.callback(found.close)
-    return found
+def _with_settings(ruleset: Ruleset, settings: Mapping[str, Any] | None) -> Ruleset:
+    return ruleset.with_parameters(settings) if settings else ruleset
 
 
-def _columnar_input(
-    args: argparse.Namespace, budget: TimeBudget | None, stack: contextlib.ExitStack
-) -> tuple[FactSet | FactTables, Ruleset]:
-    """``evaluate --engine columnar``: the ruleset compiled first (a rule the engine cannot compile is refused
-    before any fact is read), then the facts read by a columnar reader into DuckDB tables, closed with ``stack``.
+def read_input(
+    args: argparse.Namespace,
+    stack: contextlib.ExitStack,
+    *,
+    budget: TimeBudget | None = None,
+    checks: Sequence[tuple[Any, str | Period]] = (),
+) -> FactSet | FactTables:
+    """The facts of ``args.file`` as ``args.engine`` takes them, any tables closed with ``stack``.
 
-    A JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it into tables.
+    ``columnar``: every (ruleset, period) of ``checks`` compiled first (a rule the engine cannot compile is
+    refused before any fact is read), then a Parquet or CSV folder or JSON Lines read by a columnar reader into
+    DuckDB tables; a JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it
+    into tables. ``auto``: a Parquet folder read as tables (evaluate picks the engine by their number). Else,
+    and for anything else, the loader's FactSet. ``args.keep_going`` (where the command has it) is passed on.
     """
-    from swrules.columnar import read_csv_folder, read_jsonl, read_parquet_folder  # the extra, or a clear error
+    path = args.file
+    keep_going = bool(getattr(args, "keep_going", False))
+    folder = path != "-" and os.path.isdir(path)
+    if args.engine == AUTO and folder and _parquet(path):
+        from swrules.columnar import read_parquet_folder  # the extra, or a clear error
+
+        _utf8_only(path, args.encoding, parquet=True)
+        found = read_parquet_folder(path, keep_going=keep_going)
+        stack.callback(found.close)
+        return found
+    if args.engine != COLUMNAR:
+        return _read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
+    from swrules.columnar import read_csv_folder, read_jsonl  # the extra, or a clear error
+    from swrules.columnar import read_parquet_folder as read_parquet
     from swrules.columnar._engine import check_columnar
 
-    path = args.file
-    folder = path != "-" and os.path.isdir(path)
     tables = folder or path.endswith(".jsonl")
-    parquet = folder and folder_format(path) == "parquet"
-    ruleset = load_ruleset(args.ruleset)
-    settings = _settings(args)
-    if settings:
-        ruleset = ruleset.with_parameters(settings)
-    check_columnar(ruleset, Period.parse(args.period), scaled=not parquet)
+    parquet = folder and _parquet(path)
+    for ruleset, period in checks:
+        check_columnar(load_ruleset(ruleset), Period.parse(period), scaled=not parquet)
     if not tables:
-        return _read_facts(path, keep_going=args.keep_going, budget=budget, encoding=args.encoding), ruleset
+        return _read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
     if parquet or not folder:
         _utf8_only(path, args.encoding, parquet=parquet)
     if parquet:
-        found = read_parquet_folder(path, keep_going=args.keep_going)
+        found = read_parquet(path, keep_going=keep_going)
     elif folder:
-        found = read_csv_folder(path, keep_going=args.keep_going, encoding=args.encoding)
+        found = read_csv_folder(path, keep_going=keep_going, encoding=args.encoding)
     else:
-        found = read_jsonl(path, keep_going=args.keep_going)
+        found = read_jsonl(path, keep_going=keep_going)
     stack.callback(found.close)
     if budget is not None:
         budget.check()
-    return found, ruleset
+    return found
 
 
 def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
@@ -301,16 +311,12 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_settle(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.settlement import read_ledger, settle
 
-    facts = _read_facts(args.file, encoding=args.encoding)
-    payments = read_ledger(args.paid)
-    settlement = settle(
-        facts,
-        ruleset=args.ruleset,
-        through=args.through,
-        paid=payments,
-        engine=args.engine,
-        parameters=_settings(args),
-    )
+    ruleset = _with_settings(load_ruleset(args.ruleset), _settings(args))
+    first_year = Period.parse(str(ruleset.applies_from.year))  # every year settled compiles as this one does
+    with contextlib.ExitStack() as stack:
+        facts = read_input(args, stack, checks=[(ruleset, first_year)])
+        payments = read_ledger(args.paid)
+        settlement = settle(facts, ruleset=ruleset, through=args.through, paid=payments, engine=args.engine)
     if args.format == "json":
         settlement.write_json(out)
     else:
@@ -360,17 +366,19 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     from swrules.compare import diff, parse_settings
     from swrules.rulesets import load_ruleset
 
-    facts = _read_facts(args.file, encoding=args.encoding)
     old_rs, new_rs = load_ruleset(args.from_), load_ruleset(args.to)
-    result = diff(
-        facts,
-        from_=old_rs,
-        to=new_rs,
-        period=args.period,
-        set_from=parse_settings(old_rs, args.set_from or []),
-        set_to=parse_settings(new_rs, args.set or []),
-        engine=args.engine,
-    )
+    set_from, set_to = parse_settings(old_rs, args.set_from or []), parse_settings(new_rs, args.set or [])
+    sides = [(_with_settings(old_rs, set_from), args.period), (_with_settings(new_rs, set_to), args.period)]
+    with contextlib.ExitStack() as stack:
+        result = diff(
+            read_input(args, stack, checks=sides),
+            from_=old_rs,
+            to=new_rs,
+            period=args.period,
+            set_from=set_from,
+            set_to=set_to,
+            engine=args.engine,
+        )
     out.write(result.to_json() if args.format == "json" else result.to_text())
     return 0
 
@@ -512,13 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="change a parameter of the new side")
     p.add_argument("--set-from", action="append", metavar="NAME=VALUE", help="change a parameter of the old side")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--engine", choices=ENGINES, default=None)
+    add_engine(p)
     p.set_defaults(handler=_cmd_diff)
 
     p = sub.add_parser(
         "settle", help="what to pay or recover now: obligations owed through a month against a ledger of payments"
     )
-    _add_eval_args(p, period=False)
+    _add_eval_args(p, period=False, engines=_EVALUATE_ENGINES)
     p.add_argument("--through", required=True, metavar="YYYY-MM", help="settle obligations due up to this month")
     p.add_argument(
         "--paid",

@@ -22,7 +22,7 @@ import attrs
 from swrules._json import dumps
 from swrules._text import printable
 from swrules.errors import RulesetError, shown
-from swrules.evaluation import evaluate
+from swrules.evaluation import evaluate, is_fact_tables
 from swrules.items import Eligibility, Finding, Obligation, PostGrade
 from swrules.load import FactSet, load_facts
 from swrules.result import Result
@@ -240,8 +240,11 @@ def diff(
     set_to: Mapping[str, Any] | None = None,
     engine: str | None = None,
 ) -> Diff:
-    """Evaluate ``facts`` under ``from_`` and ``to`` (each with optional parameter changes) and compare."""
-    fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+    """Evaluate ``facts`` under ``from_`` and ``to`` (each with optional parameter changes) and compare.
+
+    ``engine`` is any :func:`~swrules.evaluation.evaluate` takes (``columnar`` and ``auto`` too); ``facts`` may
+    then also be a :class:`~swrules.columnar.FactTables`, evaluated as it is on both sides."""
+    fact_set = facts if isinstance(facts, FactSet) or is_fact_tables(facts) else load_facts(facts)
     old_rs, new_rs = load_ruleset(from_), load_ruleset(to)
     old = evaluate(fact_set, ruleset=old_rs, period=period, engine=engine, parameters=set_from or None)
     new = evaluate(fact_set, ruleset=new_rs, period=period, engine=engine, parameters=set_to or None)

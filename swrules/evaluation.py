@@ -134,6 +134,12 @@ def _tables_type() -> type | None:
     return None if module is None else cast(type, module.FactTables)
 
 
+def is_fact_tables(facts: Any) -> bool:
+    """Whether ``facts`` is a :class:`~swrules.columnar.FactTables` (evaluated as it is: not loaded again)."""
+    tables = _tables_type()
+    return tables is not None and isinstance(facts, tables)
+
+
 def _auto(facts: Any, tables: type | None, ruleset: Ruleset, period: Period) -> str:
     """The engine ``engine="auto"`` takes for ``facts``: see :data:`AUTO_COLUMNAR_FACTS`."""
     if tables is None or not isinstance(facts, tables):

@@ -11,6 +11,7 @@ a ruleset is escaped. Geometry is computed in Decimal like the money it draws.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +21,6 @@ from typing import Any, Final, TextIO
 from swrules._help import FACTS_HELP, SET_HELP, add_encoding
 from swrules._outputs import check_file
 from swrules._text import printable
-from swrules.engine import ENGINES
 from swrules.errors import SwrulesError
 from swrules.explain import Explanation
 from swrules.items import Finding, Obligation, ObligationKind
@@ -100,28 +100,35 @@ def render(result: Result, facts: FactSet, *, title: str | None = None) -> str:
 
 def add_command(sub: Any) -> None:
     """Register ``swrules report`` on the command line's sub-parsers."""
+    from swrules.cli import add_engine  # registered while the command line builds its parser
+
     p = sub.add_parser("report", help="evaluate facts; write a self-contained HTML report")
     p.add_argument("file", help=FACTS_HELP)
     add_encoding(p)
     p.add_argument("--ruleset", required=True, help="a ruleset id (see `swrules rulesets`) or a .toml path")
     p.add_argument("--period", required=True, help="YYYY (a year) or YYYY-MM (a month)")
-    p.add_argument("--engine", choices=ENGINES, default=None, help="rule engine (default: native)")
+    add_engine(p)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
     p.add_argument("--out", required=True, help="the HTML file to write; - writes to stdout")
     p.set_defaults(handler=_cmd_report)
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from swrules.cli import read_input  # the command line's reading of facts, columnar tables too
     from swrules.compare import settings_for
     from swrules.evaluation import evaluate
-    from swrules.sources import read_facts  # size limits, stdin, problems as InputError
+    from swrules.rulesets import load_ruleset
 
     if args.out != "-":
         check_file(args.out, "--out")  # before any work: nothing is evaluated to be thrown away
-    facts = read_facts(args.file, encoding=args.encoding)
     parameters = settings_for(args.ruleset, args.set)
-    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=parameters)
-    text = render(result, facts)
+    ruleset = load_ruleset(args.ruleset)
+    ruleset = ruleset.with_parameters(parameters) if parameters else ruleset
+    with contextlib.ExitStack() as stack:
+        facts = read_input(args, stack, checks=[(ruleset, args.period)])
+        result = evaluate(facts, ruleset=ruleset, period=args.period, engine=args.engine)
+        # The report looks up each payee's community: tables are read back as objects for it.
+        text = render(result, facts if isinstance(facts, FactSet) else facts.to_factset())
     if args.out == "-":
         out.write(text)
         return 0

@@ -29,7 +29,7 @@ from swrules._json import dump
 from swrules._text import printable
 from swrules.budget import TimeBudget, budget_of, timed
 from swrules.errors import InputError, PeriodError, Problem
-from swrules.evaluation import evaluate
+from swrules.evaluation import evaluate, is_fact_tables
 from swrules.items import ObligationKind
 from swrules.load import FactSet, load_facts, parse_json
 from swrules.period import Period
@@ -415,7 +415,9 @@ def settle(
     ``paid`` is a list of :class:`Payment` (or ledger dicts, or ``{"payments": [...]}``), or the path of a ledger
     file. Owed are the money obligations due from the ruleset's first day through ``through``, evaluated year by
     year (a year's run lists exactly what falls due in its months). ``timeout`` is one time budget for the whole
-    call, every year's evaluation included.
+    call, every year's evaluation included. ``engine`` is any :func:`~swrules.evaluation.evaluate` takes
+    (``columnar`` and ``auto`` too); ``facts`` may then also be a :class:`~swrules.columnar.FactTables`, each
+    year evaluated on it as it is.
     """
     budget = budget_of(timeout)
     month = Period.parse(through)
@@ -424,7 +426,7 @@ def settle(
     the_ruleset = load_ruleset(ruleset)
     if parameters:
         the_ruleset = the_ruleset.with_parameters(parameters)
-    fact_set = facts if isinstance(facts, FactSet) else load_facts(timed(facts, budget))
+    fact_set = facts if isinstance(facts, FactSet) or is_fact_tables(facts) else load_facts(timed(facts, budget))
     payments = read_ledger(paid) if isinstance(paid, (str, Path)) else parse_ledger(paid)
     owed: dict[str, tuple[str, str, str, str, Decimal]] = {}
     seen: dict[str, tuple[str, str, str, str, Decimal]] = {}  # in-kind benefits too: what ids of a rule look like
@@ -447,6 +449,15 @@ def settle(
             value = getattr(p, name)
             if value is not None:
                 known.setdefault(name, value)
+    objects: list[FactSet] = []  # a FactTables read back as objects once, for a paid id no longer owed
+
+    def as_objects() -> FactSet:
+        if isinstance(fact_set, FactSet):
+            return fact_set
+        if not objects:
+            objects.append(fact_set.to_factset())
+        return objects[0]
+
     lines = []
     for ident in sorted(set(owed) | set(paid_sum)):
         payee: str | None
@@ -459,7 +470,7 @@ def settle(
             payee, payer, kind, due, _ = seen[ident]
             amount = _ZERO
         else:
-            said = {**_inferred(ident, seen, fact_set), **told.get(ident, {})}
+            said = {**_inferred(ident, seen, as_objects()), **told.get(ident, {})}
             payee, payer, kind, due, amount = (
                 said.get("payee"),
                 said.get("payer"),
