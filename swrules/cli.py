@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from swrules import __version__, docgen, report, rulecheck, stream
 from swrules._help import FACTS_HELP, SET_HELP, add_encoding
+from swrules._inputs import EVALUATE_ENGINES, add_engine, read_input
 from swrules._json import dumps
 from swrules._outputs import check_file, check_folder
 from swrules._text import printable
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError, shown
-from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR, evaluate
+from swrules.evaluation import COLUMNAR, evaluate
 from swrules.facts import FACT_TYPES
 from swrules.frames import write_tables
 from swrules.items import Finding
@@ -37,7 +38,7 @@ from swrules.period import Period
 from swrules.progress import ProgressLine
 from swrules.result import Result
 from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
-from swrules.sources import csv_encoding, folder_format, read_facts
+from swrules.sources import read_facts
 
 if TYPE_CHECKING:
     from swrules.columnar import FactTables
@@ -97,11 +98,6 @@ class _Seconds(argparse.Action):
         setattr(namespace, self.dest, value)
 
 
-#: The engines ``evaluate`` takes: the rule engines, the columnar engine (the ``columnar`` extra), which reads
-#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables, and ``auto`` (see AUTO_COLUMNAR_FACTS).
-_EVALUATE_ENGINES = (*ENGINES, COLUMNAR, AUTO)
-
-
 def _add_eval_args(
     p: argparse.ArgumentParser, *, file: bool = True, period: bool = True, engines: Sequence[str] = ENGINES
 ) -> None:
@@ -113,18 +109,6 @@ def _add_eval_args(
         p.add_argument("--period", required=file, help="YYYY (a year) or YYYY-MM (a month)")
     add_engine(p, engines)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
-
-
-def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = _EVALUATE_ENGINES) -> None:
-    """``--engine``: the rule engines, and the columnar engine and ``auto`` where ``engines`` has them."""
-    more = (
-        "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as tables "
-        f"(pip install 'swrules[columnar]'); auto takes columnar for a Parquet folder of at least "
-        f"{AUTO_COLUMNAR_FACTS:,} facts whose ruleset it compiles, else native"
-        if COLUMNAR in engines
-        else ""
-    )
-    p.add_argument("--engine", choices=engines, default=None, help=f"rule engine (default: native{more})")
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -185,70 +169,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _utf8_only(path: str, encoding: str, *, parquet: bool) -> None:
-    """An encoding is for a folder of CSV files: refused for JSON Lines and Parquet, as the loader refuses it."""
-    if csv_encoding(encoding) != "utf-8":
-        what = "Parquet has its own types" if parquet else "JSON is UTF-8"
-        raise InputError([Problem(message=f"{path}: an encoding ({encoding}) is for a folder of CSV files; {what}")])
-
-
-def _parquet(folder: str) -> bool:
-    return folder_format(folder) == "parquet"
-
-
 def _with_settings(ruleset: Ruleset, settings: Mapping[str, Any] | None) -> Ruleset:
     return ruleset.with_parameters(settings) if settings else ruleset
-
-
-def read_input(
-    args: argparse.Namespace,
-    stack: contextlib.ExitStack,
-    *,
-    budget: TimeBudget | None = None,
-    checks: Sequence[tuple[Any, str | Period]] = (),
-) -> FactSet | FactTables:
-    """The facts of ``args.file`` as ``args.engine`` takes them, any tables closed with ``stack``.
-
-    ``columnar``: every (ruleset, period) of ``checks`` compiled first (a rule the engine cannot compile is
-    refused before any fact is read), then a Parquet or CSV folder or JSON Lines read by a columnar reader into
-    DuckDB tables; a JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it
-    into tables. ``auto``: a Parquet folder read as tables (evaluate picks the engine by their number). Else,
-    and for anything else, the loader's FactSet. ``args.keep_going`` (where the command has it) is passed on.
-    """
-    path = args.file
-    keep_going = bool(getattr(args, "keep_going", False))
-    folder = path != "-" and os.path.isdir(path)
-    if args.engine == AUTO and folder and _parquet(path):
-        from swrules.columnar import read_parquet_folder  # the extra, or a clear error
-
-        _utf8_only(path, args.encoding, parquet=True)
-        found = read_parquet_folder(path, keep_going=keep_going)
-        stack.callback(found.close)
-        return found
-    if args.engine != COLUMNAR:
-        return _read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
-    from swrules.columnar import read_csv_folder, read_jsonl  # the extra, or a clear error
-    from swrules.columnar import read_parquet_folder as read_parquet
-    from swrules.columnar._engine import check_columnar
-
-    tables = folder or path.endswith(".jsonl")
-    parquet = folder and _parquet(path)
-    for ruleset, period in checks:
-        check_columnar(load_ruleset(ruleset), Period.parse(period), scaled=not parquet)
-    if not tables:
-        return _read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
-    if parquet or not folder:
-        _utf8_only(path, args.encoding, parquet=parquet)
-    if parquet:
-        found = read_parquet(path, keep_going=keep_going)
-    elif folder:
-        found = read_csv_folder(path, keep_going=keep_going, encoding=args.encoding)
-    else:
-        found = read_jsonl(path, keep_going=keep_going)
-    stack.callback(found.close)
-    if budget is not None:
-        budget.check()
-    return found
 
 
 def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
@@ -481,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("evaluate", help="evaluate facts; print the result as JSON")
-    _add_eval_args(p, engines=_EVALUATE_ENGINES)
+    _add_eval_args(p, engines=EVALUATE_ENGINES)
     p.add_argument(
         "--keep-going",
         action="store_true",
@@ -526,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "settle", help="what to pay or recover now: obligations owed through a month against a ledger of payments"
     )
-    _add_eval_args(p, period=False, engines=_EVALUATE_ENGINES)
+    _add_eval_args(p, period=False, engines=EVALUATE_ENGINES)
     p.add_argument("--through", required=True, metavar="YYYY-MM", help="settle obligations due up to this month")
     p.add_argument(
         "--paid",
@@ -541,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_rulesets)
 
     p = sub.add_parser("explain", help="explain one derived item: rule, clause, parameters, facts")
-    _add_eval_args(p, engines=_EVALUATE_ENGINES)
+    _add_eval_args(p, engines=EVALUATE_ENGINES)
     p.add_argument("--item", required=True, help="the item's key: an obligation id, post_grade/P1, finding/…")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=_cmd_explain)

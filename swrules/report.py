@@ -19,6 +19,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final, TextIO
 
 from swrules._help import FACTS_HELP, SET_HELP, add_encoding
+from swrules._inputs import add_engine, read_input
 from swrules._outputs import check_file
 from swrules._text import printable
 from swrules.errors import SwrulesError
@@ -100,8 +101,6 @@ def render(result: Result, facts: FactSet, *, title: str | None = None) -> str:
 
 def add_command(sub: Any) -> None:
     """Register ``swrules report`` on the command line's sub-parsers."""
-    from swrules.cli import add_engine  # registered while the command line builds its parser
-
     p = sub.add_parser("report", help="evaluate facts; write a self-contained HTML report")
     p.add_argument("file", help=FACTS_HELP)
     add_encoding(p)
@@ -114,7 +113,6 @@ def add_command(sub: Any) -> None:
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from swrules.cli import read_input  # the command line's reading of facts, columnar tables too
     from swrules.compare import settings_for
     from swrules.evaluation import evaluate
     from swrules.rulesets import load_ruleset
