@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import swrules
+from swrules import _inputs, cli, evaluation
 from swrules import budget as budget_module
-from swrules import cli, evaluation
 from swrules.budget import CHECK_EVERY, TimeBudget, timed
 from swrules.engine import ENGINES, durable_available, execute
 from swrules.errors import EvaluationTimeout, InputError
@@ -147,13 +147,13 @@ def test_the_cli_budget_starts_before_the_file_is_read(
     monkeypatch: pytest.MonkeyPatch, clock: Clock, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setattr(budget_module, "_now", clock)
-    real_read = cli._read_facts
+    real_read = _inputs.read_facts  # how every evaluating command reads its facts
 
     def slow_read(*args: Any, **kw: Any) -> Any:
         clock.now += 10  # reading the file takes 10 s
         return real_read(*args, **kw)
 
-    monkeypatch.setattr(cli, "_read_facts", slow_read)
+    monkeypatch.setattr(_inputs, "read_facts", slow_read)
     path = tmp_path / "facts.json"
     path.write_text(json.dumps({"facts": FACTS}), encoding="utf-8")
     out = io.StringIO()
@@ -162,7 +162,7 @@ def test_the_cli_budget_starts_before_the_file_is_read(
     assert out.getvalue() == ""
     assert "budget of 5 s" in capsys.readouterr().err
     # Held still, the same command succeeds.
-    monkeypatch.setattr(cli, "_read_facts", real_read)
+    monkeypatch.setattr(_inputs, "read_facts", real_read)
     out = io.StringIO()
     assert (
         cli.main(["evaluate", str(path), "--ruleset", "dingnan-2020", "--period", "2021", "--timeout", "5"], out) == 0
