@@ -15,6 +15,8 @@ import pytest
 pytest.importorskip("ibis")
 columnar = pytest.importorskip("swrules.columnar")
 
+from parquet_folders import write_parquet_folder  # noqa: E402
+
 from swrules import evaluation  # noqa: E402
 from swrules.cli import main  # noqa: E402
 from swrules.evaluation import AUTO_COLUMNAR_FACTS, evaluate  # noqa: E402
@@ -35,13 +37,8 @@ def _jsonl(tmp_path: Path, ruleset: str) -> Path:
 
 def _parquet(tmp_path: Path, ruleset: str) -> Path:
     folder = tmp_path / ruleset
-    folder.mkdir()
     with columnar.read_jsonl(str(_jsonl(tmp_path, ruleset))) as tables:
-        for fact_type, n in tables.counts.items():
-            if n:
-                names = ", ".join(f'"{c.name}"' for c in columnar.columns(fact_type))
-                tables.con.execute(f"COPY (SELECT {names} FROM {fact_type}) TO '{folder / fact_type}.parquet'")
-    return folder
+        return write_parquet_folder(tables, folder)
 
 
 def test_objects_take_the_native_engine() -> None:

@@ -15,6 +15,8 @@ import pytest
 pytest.importorskip("ibis")
 columnar = pytest.importorskip("swrules.columnar")
 
+from parquet_folders import write_parquet_folder  # noqa: E402
+
 from swrules.cli import main  # noqa: E402
 from swrules.columnar._schema import columns  # noqa: E402
 
@@ -36,16 +38,8 @@ def _jsonl(path: Path, facts: list[Any]) -> Path:
 
 def _parquet(folder: Path, facts: list[Any]) -> Path:
     """The facts as a Parquet folder, one file per type that has facts, rows in input order."""
-    folder.mkdir()
     with columnar.read_jsonl(str(_jsonl(folder.parent / f"{folder.name}.jsonl", facts))) as tables:
-        for fact_type, n in tables.counts.items():
-            if n:
-                names = ", ".join(f'"{c.name}"' for c in columns(fact_type))
-                target = str(folder / f"{fact_type}.parquet").replace("'", "''")
-                tables.con.execute(
-                    f"COPY (SELECT {names} FROM \"{fact_type}\" ORDER BY _index) TO '{target}' (FORMAT parquet)"
-                )
-    return folder
+        return write_parquet_folder(tables, folder)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ import pytest
 pytest.importorskip("ibis")
 columnar = pytest.importorskip("swrules.columnar")
 
+from parquet_folders import write_parquet_folder  # noqa: E402
+
 from swrules import evaluation  # noqa: E402
 from swrules.cli import main  # noqa: E402
 from swrules.compare import diff  # noqa: E402
@@ -41,15 +43,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     jsonl = root / "facts.jsonl"
     jsonl.write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in facts), encoding="utf-8")
     folder = root / "parquet"
-    folder.mkdir()
     with columnar.read_jsonl(str(jsonl)) as tables:
-        for fact_type, n in tables.counts.items():
-            if n:
-                names = ", ".join(f'"{c.name}"' for c in columnar.columns(fact_type))
-                target = str(folder / f"{fact_type}.parquet").replace("'", "''")
-                tables.con.execute(
-                    f"COPY (SELECT {names} FROM \"{fact_type}\" ORDER BY _index) TO '{target}' (FORMAT parquet)"
-                )
+        write_parquet_folder(tables, folder)
     return {"json": EXAMPLE, "jsonl": jsonl, "parquet": folder}
 
 

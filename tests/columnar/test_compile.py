@@ -22,6 +22,8 @@ from strategies import PERIODS, populations
 pytest.importorskip("ibis")
 columnar = pytest.importorskip("swrules.columnar")
 
+from parquet_folders import write_parquet_folder  # noqa: E402
+
 from swrules.cases import Case, case_files, load_cases  # noqa: E402
 from swrules.columnar._engine import check_columnar  # noqa: E402
 from swrules.errors import ColumnarUnsupportedError, EngineError, SwrulesError  # noqa: E402
@@ -113,12 +115,8 @@ def test_facts_read_into_tables_give_the_same_result(tmp_path: Path) -> None:
     assert '"actual": 60.5,' in got
     # From Parquet, a decimal is its column's: as the native engine gives on the same tables' facts.
     folder = tmp_path / "parquet"
-    folder.mkdir()
     with columnar.read_jsonl(str(path)) as tables:
-        for fact_type, n in tables.counts.items():
-            if n:
-                names = ", ".join(f'"{c.name}"' for c in columnar.columns(fact_type))
-                tables.con.execute(f"COPY (SELECT {names} FROM {fact_type}) TO '{folder / fact_type}.parquet'")
+        write_parquet_folder(tables, folder)
     with columnar.read_parquet_folder(str(folder)) as tables:  # hours as the column holds them: 18 places
         assert not tables.scaled
         got = evaluate(tables, ruleset="zhejiang-2019", period="2022", engine="columnar").to_json()
