@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
-from swrules.errors import InputError, Problem
-from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR
+from swrules.errors import EngineUnavailableError, InputError, Problem
+from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR, DEFAULT_ENGINE
 from swrules.load import FactSet
 from swrules.period import Period
 from swrules.rulesets import load_ruleset
@@ -33,15 +33,29 @@ EVALUATE_ENGINES = (*ENGINES, COLUMNAR, AUTO)
 
 
 def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = EVALUATE_ENGINES) -> None:
-    """``--engine``: the rule engines, and the columnar engine and ``auto`` where ``engines`` has them."""
-    more = (
-        "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as tables "
-        f"(pip install 'swrules[columnar]'); auto takes columnar for a Parquet folder of at least "
-        f"{AUTO_COLUMNAR_FACTS:,} facts whose ruleset it compiles, else native"
-        if COLUMNAR in engines
-        else ""
-    )
-    p.add_argument("--engine", choices=engines, default=None, help=f"rule engine (default: native{more})")
+    """``--engine``: the rule engines, and the columnar engine and ``auto`` (the default) where ``engines`` has
+    them."""
+    if COLUMNAR in engines:
+        default = (
+            f"auto: columnar for a Parquet folder of at least {AUTO_COLUMNAR_FACTS:,} facts whose ruleset it "
+            "compiles, where the columnar extra is installed, else native"
+        )
+        more = (
+            "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as "
+            "tables (pip install 'swrules[columnar]')"
+        )
+    else:
+        default, more = "native", ""
+    p.add_argument("--engine", choices=engines, default=None, help=f"rule engine (default: {default}{more})")
+
+
+def columnar_installed() -> bool:
+    """Whether the columnar engine can run here: the ``columnar`` extra is installed."""
+    try:
+        import swrules.columnar._engine  # noqa: F401
+    except (EngineUnavailableError, ImportError):
+        return False
+    return True
 
 
 def _utf8_only(path: str, encoding: str, *, parquet: bool) -> None:
@@ -67,20 +81,22 @@ def read_input(
     ``columnar``: every (ruleset, period) of ``checks`` compiled first (a rule the engine cannot compile is
     refused before any fact is read), then a Parquet or CSV folder or JSON Lines read by a columnar reader into
     DuckDB tables; a JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it
-    into tables. ``auto``: a Parquet folder read as tables (evaluate picks the engine by their number). Else,
-    and for anything else, the loader's FactSet. ``args.keep_going`` (where the command has it) is passed on.
+    into tables. ``auto`` (the default where ``args.engine`` is None): a Parquet folder read as tables where the
+    columnar extra is installed (evaluate picks the engine by their number). Else, and for anything else, the
+    loader's FactSet. ``args.keep_going`` (where the command has it) is passed on.
     """
     path = args.file
     keep_going = bool(getattr(args, "keep_going", False))
     folder = path != "-" and os.path.isdir(path)
-    if args.engine == AUTO and folder and _parquet(path):
-        from swrules.columnar import read_parquet_folder  # the extra, or a clear error
+    engine = args.engine or DEFAULT_ENGINE
+    if engine == AUTO and folder and _parquet(path) and columnar_installed():
+        from swrules.columnar import read_parquet_folder
 
         _utf8_only(path, args.encoding, parquet=True)
         found = read_parquet_folder(path, keep_going=keep_going)
         stack.callback(found.close)
         return found
-    if args.engine != COLUMNAR:
+    if engine != COLUMNAR:  # the loader's FactSet (a Parquet folder without the extra: its clear error)
         return read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
     from swrules.columnar import read_csv_folder, read_jsonl  # the extra, or a clear error
     from swrules.columnar import read_parquet_folder as read_parquet

@@ -38,7 +38,6 @@ from swrules.period import Period
 from swrules.progress import ProgressLine
 from swrules.result import Result
 from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
-from swrules.sources import read_facts
 
 if TYPE_CHECKING:
     from swrules.columnar import FactTables
@@ -50,12 +49,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _read_facts(
-    path: str, keep_going: bool = False, budget: TimeBudget | None = None, encoding: str = "utf-8"
-) -> FactSet:
-    return read_facts(path, keep_going=keep_going, budget=budget, encoding=encoding)
 
 
 def _report_rejects(rejected: Sequence[Rejected], read: int, kept: int, rejects_path: str | None) -> None:
@@ -185,9 +178,11 @@ def _cmd_rulesets(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
-    facts = _read_facts(args.file, encoding=args.encoding)
-    result = evaluate(facts, ruleset=args.ruleset, period=args.period, engine=args.engine, parameters=_settings(args))
-    explanation = result.explain(args.item)
+    ruleset = _with_settings(load_ruleset(args.ruleset), _settings(args))
+    with contextlib.ExitStack() as stack:  # a columnar result's items are explained while its tables are open
+        facts = read_input(args, stack, checks=[(ruleset, args.period)])
+        result = evaluate(facts, ruleset=ruleset, period=args.period, engine=args.engine)
+        explanation = result.explain(args.item)
     if args.format == "json":
         out.write(dumps(explanation.to_dict()) + "\n")
     else:
@@ -473,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate a bundled example and print a readable summary (--ruleset: the ruleset's own example "
         "facts, or a facts.json beside a ruleset file)",
     )
-    _add_eval_args(p, file=False)
+    _add_eval_args(p, file=False, engines=EVALUATE_ENGINES)
     p.set_defaults(handler=_cmd_demo)
 
     p = sub.add_parser("test", help="run golden case files (a file or a folder); exit 1 if any case fails")

@@ -242,8 +242,8 @@ def diff(
 ) -> Diff:
     """Evaluate ``facts`` under ``from_`` and ``to`` (each with optional parameter changes) and compare.
 
-    ``engine`` is any :func:`~swrules.evaluation.evaluate` takes (``columnar`` and ``auto`` too); ``facts`` may
-    then also be a :class:`~swrules.columnar.FactTables`, evaluated as it is on both sides."""
+    ``engine`` is any :func:`~swrules.evaluation.evaluate` takes, ``auto`` unless named (``columnar`` too);
+    ``facts`` may then also be a :class:`~swrules.columnar.FactTables`, evaluated as it is on both sides."""
     fact_set = facts if isinstance(facts, FactSet) or is_fact_tables(facts) else load_facts(facts)
     old_rs, new_rs = load_ruleset(from_), load_ruleset(to)
     old = evaluate(fact_set, ruleset=old_rs, period=period, engine=engine, parameters=set_from or None)

@@ -32,10 +32,13 @@ __all__ = [
     "evaluate",
 ]
 
-#: The engine a batch evaluation uses when none is named: the native engine, which gives results byte-identical
-#: to durable-rules' (a property test and every golden case check it), runs a batch about ten times faster, and
-#: loads on every Python swrules supports.
-DEFAULT_ENGINE = "native"
+#: The engine a batch evaluation uses when none is named: ``auto``, which takes the native engine for facts given
+#: as Python objects and for small tables, and the columnar engine for tables of at least
+#: :data:`AUTO_COLUMNAR_FACTS` facts where the columnar extra is installed and the ruleset compiles. The native
+#: engine gives results byte-identical to durable-rules' (a property test and every golden case check it), runs a
+#: batch about ten times faster, and loads on every Python swrules supports; the columnar engine gives the same
+#: bytes (every golden case checks it). The result names the engine taken (``result.engine``).
+DEFAULT_ENGINE = "auto"
 
 #: The engine a :class:`~swrules.session.Session` uses when none is named: durable-rules, the forward-chaining
 #: reference, where it can be imported (Python 3.11 and 3.12); an update re-matches a few small partitions, where
@@ -54,6 +57,9 @@ AUTO_COLUMNAR_FACTS: Final = 100_000
 #: The engine names ``evaluate`` takes besides the rule engines.
 COLUMNAR: Final = "columnar"
 AUTO: Final = "auto"
+
+#: What ``auto`` takes below :data:`AUTO_COLUMNAR_FACTS`, for objects, and where the columnar engine cannot run.
+NATIVE: Final = "native"
 
 
 def evaluate(
@@ -76,11 +82,12 @@ def evaluate(
     ``applies_until`` move the ruleset's window). A period wholly outside the
     ruleset's window raises :class:`~swrules.errors.PeriodError`. Bad input
     raises :class:`~swrules.errors.InputError` listing every problem.
-    ``engine="columnar"`` compiles the rules into relational plans run in DuckDB (needs the columnar extra;
-    ``facts`` may then also be a :class:`~swrules.columnar.FactTables`); a rule it cannot compile raises
-    :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read. ``engine="auto"`` takes the
-    columnar engine for a FactTables of at least :data:`AUTO_COLUMNAR_FACTS` facts whose ruleset it compiles,
-    else the native engine (a FactTables is read back as a FactSet); the result names the engine taken.
+    ``engine`` is ``"auto"`` unless named (:data:`DEFAULT_ENGINE`): the columnar engine for a FactTables of at
+    least :data:`AUTO_COLUMNAR_FACTS` facts whose ruleset it compiles, else the native engine (a FactTables is
+    read back as a FactSet); the result names the engine taken. ``engine="native"`` or ``"durable"`` names a
+    rule engine; ``engine="columnar"`` compiles the rules into relational plans run in DuckDB (needs the
+    columnar extra; ``facts`` may then also be a :class:`~swrules.columnar.FactTables`); a rule it cannot
+    compile raises :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read.
     ``timeout`` is a time
     budget for the whole call, in seconds from the call (or a :class:`~swrules.budget.TimeBudget`
     started earlier, to count
@@ -111,7 +118,7 @@ def evaluate(
             budget.check()
         return result
     # durable-rules leaves reference cycles behind every action, so the collector keeps running for it.
-    with collector_paused() if name == "native" else contextlib.nullcontext():
+    with collector_paused() if name == NATIVE else contextlib.nullcontext():
         fact_set = facts if isinstance(facts, FactSet) else load_facts(timed(facts, budget))
         if budget is not None:
             budget.check()
@@ -143,16 +150,18 @@ def is_fact_tables(facts: Any) -> bool:
 def _auto(facts: Any, tables: type | None, ruleset: Ruleset, period: Period) -> str:
     """The engine ``engine="auto"`` takes for ``facts``: see :data:`AUTO_COLUMNAR_FACTS`."""
     if tables is None or not isinstance(facts, tables):
-        return DEFAULT_ENGINE
+        return NATIVE
     held: Any = facts
     if sum(held.counts.values()) < AUTO_COLUMNAR_FACTS:
-        return DEFAULT_ENGINE
-    from swrules.columnar._engine import check_columnar
-
+        return NATIVE
+    try:
+        from swrules.columnar._engine import check_columnar
+    except ImportError:  # tables without the engine's part of the extra (Ibis): the native engine reads them
+        return NATIVE
     try:
         check_columnar(ruleset, period, scaled=held.scaled)
     except ColumnarUnsupportedError:  # a rule the columnar engine does not compile yet
-        return DEFAULT_ENGINE
+        return NATIVE
     return COLUMNAR
 
 

@@ -415,8 +415,8 @@ def settle(
     ``paid`` is a list of :class:`Payment` (or ledger dicts, or ``{"payments": [...]}``), or the path of a ledger
     file. Owed are the money obligations due from the ruleset's first day through ``through``, evaluated year by
     year (a year's run lists exactly what falls due in its months). ``timeout`` is one time budget for the whole
-    call, every year's evaluation included. ``engine`` is any :func:`~swrules.evaluation.evaluate` takes
-    (``columnar`` and ``auto`` too); ``facts`` may then also be a :class:`~swrules.columnar.FactTables`, each
+    call, every year's evaluation included. ``engine`` is any :func:`~swrules.evaluation.evaluate` takes,
+    ``auto`` unless named (``columnar`` too); ``facts`` may then also be a :class:`~swrules.columnar.FactTables`, each
     year evaluated on it as it is.
     """
     budget = budget_of(timeout)
