@@ -112,8 +112,10 @@ def evaluate(
         facts = cast(Any, facts).to_factset()
     if name == COLUMNAR:  # rules compiled into relational plans, run in DuckDB (swrules.columnar)
         from swrules.columnar._engine import evaluate_columnar
+        from swrules.columnar._watch import watching
 
-        result = evaluate_columnar(timed(facts, budget), the_ruleset, the_period)
+        with watching(budget, progress):  # read by the engine rule by rule, and inside each query
+            result = evaluate_columnar(timed(facts, budget), the_ruleset, the_period)
         if budget is not None:
             budget.check()
         return result

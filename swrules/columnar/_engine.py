@@ -36,6 +36,7 @@ from swrules.columnar._tables import (
     places,
     with_scales,
 )
+from swrules.columnar._watch import watched
 from swrules.engine import Derivation, Program, compile_programs
 from swrules.engine._program import BoundRule
 from swrules.engine._run import stamped
@@ -326,7 +327,8 @@ def _run(
         derivations = _Derivations()
         objects: dict[str, Any] = {}
         for one in rules:
-            made = _execute(con, one, derivations, objects)
+            with watched(con, program, one.rule):  # progress, and the time budget inside the query too
+                made = _execute(con, one, derivations, objects)
             items.extend(made)
             by_type: dict[str, list[Item]] = {}
             for item in made:
