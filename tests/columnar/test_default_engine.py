@@ -100,3 +100,21 @@ def test_the_help_says_auto_is_the_default(command: str) -> None:
     engine = next(a for a in sub.choices[command]._actions if a.dest == "engine")  # type: ignore[attr-defined]
     assert engine.default is None and "auto" in engine.choices
     assert " ".join(engine.help.split()).startswith("rule engine (default: auto: columnar for a Parquet folder")
+
+
+@pytest.mark.parametrize("ruleset", ["xx-county-2023", "zhejiang-2019"])
+def test_demo_on_the_columnar_engine_prints_the_native_summary(ruleset: str) -> None:
+    native = cli("demo", "--ruleset", ruleset, "--engine", "native")
+    assert native[0] == 0 and " · engine native · " in native[1]
+    for engine, named in (("columnar", "columnar"), ("auto", "native")):  # auto: the example is small
+        code, out, err = cli("demo", "--ruleset", ruleset, "--engine", engine)
+        assert (code, err) == (0, "") and out.count(f" · engine {named} · ") == 1, engine
+        assert out.replace(f" · engine {named} · ", " · engine native · ") == native[1]
+    assert cli("demo", "--ruleset", ruleset) == native
+
+
+def test_demo_on_the_columnar_engine_of_a_ruleset_it_cannot_compile_says_so() -> None:
+    code, out, err = cli("demo", "--engine", "columnar")  # dingnan-2020, the demo's default
+    assert (code, out) == (1, "")
+    assert err.startswith("swrules: ruleset 'dingnan-2020', rule ") and "evaluate with the native engine" in err
+    assert err.count("\n") == 1
