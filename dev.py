@@ -3,9 +3,9 @@
 
 Each task makes (or reuses) a virtual environment in .venv, installs swrules
 into it with what the task needs, then runs the task. `test` runs the suite
-with branch coverage (at least 90%) and then, where a Python 3.13 interpreter
-is installed, runs it again there in .venv313, where durable-rules cannot load
-and the native engine is used.
+with branch coverage (at least 90%), on one worker process per core, and
+then, where a Python 3.13 interpreter is installed, runs it again there in
+.venv313, where durable-rules cannot load and the native engine is used.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ def demo(args: list[str]) -> int:
     return subprocess.run([str(py), "-m", "swrules", "demo", *args]).returncode
 
 
+#: pytest-xdist: one worker per core, each taking the next test when it is free (the tests' times vary from
+#: milliseconds to a minute). ``python3 dev.py test -n0 ...`` runs in one process.
+WORKERS = ["-n", "auto", "--dist", "worksteal"]
+
+
 def test(args: list[str]) -> int:
     py = _python()
     _install(py, "dev")
     coverage = ["--cov=swrules", "--cov-branch", "--cov-report=term", "--cov-fail-under=90"]
-    code = subprocess.run([str(py), "-m", "pytest", *coverage, *args], cwd=ROOT).returncode
+    code = subprocess.run([str(py), "-m", "pytest", *WORKERS, *coverage, *args], cwd=ROOT).returncode
     if code != 0 or args:
         return code
     # durable-rules does not import on Python 3.13+: the same suite runs there on the native engine.
@@ -69,7 +74,7 @@ def test(args: list[str]) -> int:
     print(f"running the suite again on {base} (native engine)", file=sys.stderr)
     py313 = _python(ROOT / ".venv313", base)
     _install(py313, "dev")
-    return subprocess.run([str(py313), "-m", "pytest", "-q", *args], cwd=ROOT).returncode
+    return subprocess.run([str(py313), "-m", "pytest", *WORKERS, "-q", *args], cwd=ROOT).returncode
 
 
 TASKS = {"demo": demo, "test": test}
