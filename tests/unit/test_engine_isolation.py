@@ -22,9 +22,11 @@ def _facts(i: int) -> list[dict[str, object]]:
     ]
 
 
+@pytest.mark.parametrize("runs", [250, pytest.param(1000, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_thousand_evaluations_leave_threads_and_memory_flat(engine: str) -> None:
-    """1,000 separate small evaluations start no thread and keep traced memory flat."""
+def test_many_evaluations_leave_threads_and_memory_flat(engine: str, runs: int) -> None:
+    """Many separate small evaluations (250 in the default run, 1,000 in the slow run) start no thread and keep
+    traced memory flat."""
     for i in range(50):  # warm caches (compiled rulesets, interned strings)
         evaluate(_facts(i), ruleset="zhejiang-2019", period="2021", engine=engine)
     gc.collect()
@@ -33,7 +35,7 @@ def test_thousand_evaluations_leave_threads_and_memory_flat(engine: str) -> None
     try:
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
-        for i in range(1000):
+        for i in range(runs):
             result = evaluate(_facts(i), ruleset="zhejiang-2019", period="2021", engine=engine)
             assert [g.post for g in result.post_grades] == [f"q{i}"]
         del result
@@ -42,8 +44,8 @@ def test_thousand_evaluations_leave_threads_and_memory_flat(engine: str) -> None
     finally:
         tracemalloc.stop()
     assert threading.active_count() == threads
-    # Python-side growth stays under 256 KiB over 1,000 runs (no per-run retention).
-    assert after - before < 256 * 1024, f"memory grew by {after - before} bytes"
+    # Python-side growth stays under 256 KiB per 1,000 runs (no per-run retention; measured: under 100 bytes).
+    assert after - before < runs * 256 * 1024 // 1000, f"memory grew by {after - before} bytes over {runs} runs"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
