@@ -49,7 +49,7 @@ def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = EVALUATE_ENG
     p.add_argument("--engine", choices=engines, default=None, help=f"rule engine (default: {default}{more})")
 
 
-def columnar_installed() -> bool:
+def _columnar_installed() -> bool:
     """Whether the columnar engine can run here: the ``columnar`` extra is installed."""
     try:
         import swrules.columnar._engine  # noqa: F401
@@ -89,7 +89,7 @@ def read_input(
     keep_going = bool(getattr(args, "keep_going", False))
     folder = path != "-" and os.path.isdir(path)
     engine = args.engine or DEFAULT_ENGINE
-    if engine == AUTO and folder and _parquet(path) and columnar_installed():
+    if engine == AUTO and folder and _parquet(path) and _columnar_installed():
         from swrules.columnar import read_parquet_folder
 
         _utf8_only(path, args.encoding, parquet=True)
