@@ -20,6 +20,7 @@ import swrules  # noqa: E402
 from swrules import cli  # noqa: E402
 from swrules.budget import TimeBudget  # noqa: E402
 from swrules.columnar import _engine, _watch  # noqa: E402
+from swrules.engine import compile_programs  # noqa: E402
 from swrules.errors import EvaluationTimeout  # noqa: E402
 from swrules.progress import ProgressLine  # noqa: E402
 
@@ -31,7 +32,10 @@ ENDLESS = "SELECT count(*) FROM range(1000000000000) t(x) WHERE x % 7 = 3"
 
 
 def _programs() -> tuple[Any, ...]:
-    return _engine._programs(swrules.load_ruleset(RULESET), swrules.Period.parse(PERIOD))
+    """The programs of the evaluation, as the engines compile them (strata of rules)."""
+    ruleset = swrules.load_ruleset(RULESET)
+    frame = ruleset.frame(swrules.Period.parse(PERIOD))
+    return compile_programs(ruleset.id, ruleset.bindings(), ruleset.parameters, frame, dated=None)
 
 
 def test_progress_is_reported_rule_by_rule_to_the_end_of_every_stratum() -> None:
