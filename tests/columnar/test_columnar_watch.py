@@ -160,3 +160,15 @@ def test_no_watch_outside_an_evaluation() -> None:
     with _watch.watching(TimeBudget(5), None):
         assert _watch._WATCH.get() is not None
     assert _watch._WATCH.get() is None
+
+
+def test_a_budget_that_runs_out_in_a_rule_between_its_queries_stops_it() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    program = _programs()[0]
+    with _watch.watching(TimeBudget(0.05), None):
+        with pytest.raises(EvaluationTimeout), _watch.watched(con, program, program.strata[0][0]):
+            time.sleep(0.5)  # Python work of the rule: the timer interrupts an idle connection
+    assert con.execute("SELECT 1").fetchall() == [(1,)]  # which runs its next query as ever
+    con.close()

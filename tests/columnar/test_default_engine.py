@@ -118,3 +118,15 @@ def test_demo_on_the_columnar_engine_of_a_ruleset_it_cannot_compile_says_so() ->
     assert (code, out) == (1, "")
     assert err.startswith("swrules: ruleset 'dingnan-2020', rule ") and "evaluate with the native engine" in err
     assert err.count("\n") == 1
+
+
+def test_a_command_with_the_rule_engines_only_says_native_is_its_default() -> None:
+    import argparse
+
+    from swrules._inputs import add_engine
+    from swrules.engine import ENGINES
+
+    parser = argparse.ArgumentParser()
+    add_engine(parser, ENGINES)
+    engine = next(a for a in parser._actions if a.dest == "engine")
+    assert engine.help == "rule engine (default: native)" and "auto" not in engine.choices
