@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import InputError, Problem
-from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR
+from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR, SPARK
 from swrules.load import FactSet
 from swrules.period import Period
 from swrules.rulesets import load_ruleset
@@ -24,12 +24,14 @@ from swrules.sources import csv_encoding, folder_format, read_facts
 
 if TYPE_CHECKING:
     from swrules.columnar import FactTables
+    from swrules.columnar._spark_engine import SparkFacts
 
 __all__ = ["EVALUATE_ENGINES", "add_engine", "read_input"]
 
 #: The engines ``evaluate`` takes: the rule engines, the columnar engine (the ``columnar`` extra), which reads
-#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables, and ``auto`` (see AUTO_COLUMNAR_FACTS).
-EVALUATE_ENGINES = (*ENGINES, COLUMNAR, AUTO)
+#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables, ``spark``, the same plans on PySpark (the
+#: ``spark`` extra), and ``auto`` (see AUTO_COLUMNAR_FACTS).
+EVALUATE_ENGINES = (*ENGINES, COLUMNAR, SPARK, AUTO)
 
 
 def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = EVALUATE_ENGINES) -> None:
@@ -37,7 +39,9 @@ def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = EVALUATE_ENG
     more = (
         "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as tables "
         f"(pip install 'swrules[columnar]'); auto takes columnar for a Parquet folder of at least "
-        f"{AUTO_COLUMNAR_FACTS:,} facts whose ruleset it compiles, else native"
+        f"{AUTO_COLUMNAR_FACTS:,} facts whose ruleset it compiles, else native; spark runs the same plans on "
+        "PySpark, a Parquet folder read by Spark (pip install 'swrules[spark]', Java 17; the session spark-submit "
+        "configures, else a local one)"
         if COLUMNAR in engines
         else ""
     )
@@ -61,14 +65,16 @@ def read_input(
     *,
     budget: TimeBudget | None = None,
     checks: Sequence[tuple[Any, str | Period]] = (),
-) -> FactSet | FactTables:
+) -> FactSet | FactTables | SparkFacts:
     """The facts of ``args.file`` as ``args.engine`` takes them, any tables closed with ``stack``.
 
     ``columnar``: every (ruleset, period) of ``checks`` compiled first (a rule the engine cannot compile is
     refused before any fact is read), then a Parquet or CSV folder or JSON Lines read by a columnar reader into
     DuckDB tables; a JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it
-    into tables. ``auto``: a Parquet folder read as tables (evaluate picks the engine by their number). Else,
-    and for anything else, the loader's FactSet. ``args.keep_going`` (where the command has it) is passed on.
+    into tables. ``spark``: as ``columnar``, but a Parquet folder is validated by the columnar reader and then
+    read by Spark itself (a :class:`~swrules.columnar.SparkFacts`). ``auto``: a Parquet folder read as tables
+    (evaluate picks the engine by their number). Else, and for anything else, the loader's FactSet.
+    ``args.keep_going`` (where the command has it) is passed on.
     """
     path = args.file
     keep_going = bool(getattr(args, "keep_going", False))
@@ -80,7 +86,7 @@ def read_input(
         found = read_parquet_folder(path, keep_going=keep_going)
         stack.callback(found.close)
         return found
-    if args.engine != COLUMNAR:
+    if args.engine not in (COLUMNAR, SPARK):
         return read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
     from swrules.columnar import read_csv_folder, read_jsonl  # the extra, or a clear error
     from swrules.columnar import read_parquet_folder as read_parquet
@@ -94,6 +100,12 @@ def read_input(
         return read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
     if parquet or not folder:
         _utf8_only(path, args.encoding, parquet=parquet)
+    if parquet and args.engine == SPARK:
+        from swrules.columnar import SparkFacts
+
+        spark_facts = SparkFacts.parquet(path, keep_going=keep_going)
+        stack.callback(spark_facts.close)
+        return spark_facts
     if parquet:
         found = read_parquet(path, keep_going=keep_going)
     elif folder:

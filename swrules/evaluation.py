@@ -54,6 +54,7 @@ AUTO_COLUMNAR_FACTS: Final = 100_000
 #: The engine names ``evaluate`` takes besides the rule engines.
 COLUMNAR: Final = "columnar"
 AUTO: Final = "auto"
+SPARK: Final = "spark"
 
 
 def evaluate(
@@ -81,6 +82,8 @@ def evaluate(
     :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read. ``engine="auto"`` takes the
     columnar engine for a FactTables of at least :data:`AUTO_COLUMNAR_FACTS` facts whose ruleset it compiles,
     else the native engine (a FactTables is read back as a FactSet); the result names the engine taken.
+    ``engine="spark"`` runs the columnar engine's plans on PySpark (the spark extra and Java 17; ``facts`` may
+    also be a :class:`~swrules.columnar.SparkFacts`: a Parquet folder Spark reads, or facts with a session).
     ``timeout`` is a time
     budget for the whole call, in seconds from the call (or a :class:`~swrules.budget.TimeBudget`
     started earlier, to count
@@ -101,8 +104,16 @@ def evaluate(
     tables = _tables_type()
     if name == AUTO:
         name = _auto(facts, tables, the_ruleset, the_period)
-    if name != COLUMNAR and tables is not None and isinstance(facts, tables):  # the native engine takes objects
+    held = tables is not None and isinstance(facts, tables)
+    if name not in (COLUMNAR, SPARK) and (held or _is_spark_facts(facts)):  # the native engine takes objects
         facts = cast(Any, facts).to_factset()
+    if name == SPARK:  # the same plans on PySpark (swrules.columnar._spark_engine)
+        from swrules.columnar._spark_engine import evaluate_spark
+
+        result = evaluate_spark(timed(facts, budget), the_ruleset, the_period)
+        if budget is not None:
+            budget.check()
+        return result
     if name == COLUMNAR:  # rules compiled into relational plans, run in DuckDB (swrules.columnar)
         from swrules.columnar._engine import evaluate_columnar
 
@@ -135,9 +146,15 @@ def _tables_type() -> type | None:
 
 
 def is_fact_tables(facts: Any) -> bool:
-    """Whether ``facts`` is a :class:`~swrules.columnar.FactTables` (evaluated as it is: not loaded again)."""
+    """Whether ``facts`` is a :class:`~swrules.columnar.FactTables` or a :class:`~swrules.columnar.SparkFacts`
+    (evaluated as it is: not loaded again; ``to_factset()`` gives its facts as objects)."""
     tables = _tables_type()
-    return tables is not None and isinstance(facts, tables)
+    return (tables is not None and isinstance(facts, tables)) or _is_spark_facts(facts)
+
+
+def _is_spark_facts(facts: Any) -> bool:
+    module = sys.modules.get("swrules.columnar._spark_engine")
+    return module is not None and isinstance(facts, module.SparkFacts)
 
 
 def _auto(facts: Any, tables: type | None, ruleset: Ruleset, period: Period) -> str:

@@ -189,6 +189,10 @@ class Tables:
         #: ``type.field`` of the decimal columns with a ``field__scale`` column beside them.
         self.scaled = scaled
 
+    def quotient(self, a: Expr, b: Expr) -> Expr:
+        """The whole-number quotient of two BIGINTs, truncated, in the backend's own function (no float)."""
+        return _div(a, b) if getattr(self.con, "name", "") == "pyspark" else _divide(a, b)
+
     def one(self) -> Expr:
         """A table of one row, for lists known when compiling."""
         return self.con.table(ONE)
@@ -1255,7 +1259,7 @@ class _Compiler:
                 d = d * ibis.literal(10 ** (-e), type="int64")
             negative = (n < 0) != (d < 0)
             n, d = n.abs(), d.abs()
-            q, r = _divide(n, d), n % d
+            q, r = self.tables.quotient(n, d), n % d
             if how == "half_up":
                 q = ibis.ifelse(r * 2 >= d, q + 1, q)
             elif how == "half_even":
@@ -1544,6 +1548,11 @@ class _Outer:
 @ibis.udf.scalar.builtin(name="divide")  # type: ignore[untyped-decorator]
 def _divide(a: int, b: int) -> int:  # type: ignore[empty-body]
     """DuckDB's whole-number division (``//`` in Ibis goes through a floating point quotient)."""
+
+
+@ibis.udf.scalar.builtin(name="div")  # type: ignore[untyped-decorator]
+def _div(a: int, b: int) -> int:  # type: ignore[empty-body]
+    """Spark's whole-number division (``a div b``), as ``divide`` on DuckDB."""
 
 
 def _with_ord(lst: ListV) -> tuple[str, ...]:
