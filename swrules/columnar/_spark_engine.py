@@ -23,7 +23,9 @@ import contextlib
 import enum
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, Final, cast
 
 import attrs
@@ -94,6 +96,8 @@ class SparkFacts:
         self.facts: FactSet | FactTables | None = held
         self.session = session
         self.path: str | None = None
+        #: The fact types with a file in the folder when it was validated (the others have no facts).
+        self.files: frozenset[str] = frozenset()
         #: What ``keep_going`` left out, and how many facts the input held (as a FactSet or FactTables says).
         self.rejected: tuple[Rejected, ...] = held.rejected
         self.read: int = held.read
@@ -114,6 +118,7 @@ class SparkFacts:
             tables.close()
             found.facts = None
             found.path = os.fspath(path)
+            found.files = frozenset(t for t in FACT_TYPES if os.path.exists(os.path.join(found.path, f"{t}.parquet")))
         return found
 
     @property
@@ -162,6 +167,8 @@ def _session_of(given: Any) -> Any:
             base = SparkSession.builder.appName("swrules").getOrCreate()
         if base is None:
             base = local_session()
+            # a failing query is an error of the evaluation, worded once: not a task's stack trace logged too
+            base.sparkContext.setLogLevel("FATAL")
     session = base.newSession()
     for key, value in SPARK_SQL_CONF.items():
         session.conf.set(key, value)
@@ -176,7 +183,10 @@ def _spark_errors(what: str, rule: BoundRule | None = None) -> Iterator[None]:
     for q in quiet:
         q.disabled = True
     try:
-        yield
+        with warnings.catch_warnings():
+            # pyspark checks pandas on its first Arrow conversion; the engine hands it Arrow, never pandas
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+            yield
     except EngineError:
         raise
     except Exception as err:  # pyspark, py4j and the JVM raise many kinds; each becomes ours
@@ -184,7 +194,7 @@ def _spark_errors(what: str, rule: BoundRule | None = None) -> Iterator[None]:
             raise
         message = _first_line(err)
         if rule is not None and _is_data_error(err):
-            why = "division by zero" if "DIVIDE_BY_ZERO" in message else message
+            why = "division by zero" if "DIVIDE_BY_ZERO" in message or "REMAINDER_BY_ZERO" in message else message
             raise RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}") from None
         raise EngineError(f"spark engine: {what} failed: {message}") from None
     finally:
@@ -231,23 +241,32 @@ def _view(session: Any, name: str, table: pa.Table) -> None:
     session.createDataFrame(table).createOrReplaceTempView(name)
 
 
-def _parquet_view(session: Any, path: str, fact_type: str, schema: pa.Schema) -> None:
-    """A fact type's Parquet file read by Spark, its columns cast to the table's types (an absent type or
-    column: no rows, or nulls)."""
+def _parquet_view(session: Any, given: SparkFacts, fact_type: str, schema: pa.Schema) -> None:
+    """A fact type's Parquet file read by Spark as the columnar reader reads it into DuckDB (a file it validated):
+    each column cast to the table's type, a null (or a column left out) the field's default, as an absent
+    field. A type without a file has no rows; ``_index`` (a position in the input) is left null: no rule reads
+    it."""
     from pyspark.sql import functions
     from pyspark.sql.pandas.types import from_arrow_type
 
-    file = os.path.join(path, f"{fact_type}.parquet")
-    if not os.path.exists(file):
+    if fact_type not in given.files:
         _view(session, fact_type, schema.empty_table())
         return
-    df = session.read.parquet(file)
+    df = session.read.parquet(os.path.join(cast(str, given.path), f"{fact_type}.parquet"))
     present = set(df.columns)
+    fields = attrs.fields_dict(FACT_TYPES[fact_type])
     cols = []
     for field in schema:
         spark_type = from_arrow_type(field.type)
-        source = functions.col(f"`{field.name}`") if field.name in present else functions.lit(None)
-        cols.append(source.cast(spark_type).alias(field.name))
+        value = functions.col(f"`{field.name}`") if field.name in present else functions.lit(None)
+        default = fields[field.name].default if field.name in fields else None
+        if isinstance(default, bool | Decimal):
+            value = functions.coalesce(value, functions.lit(str(default) if isinstance(default, Decimal) else default))
+        elif default == ():
+            value = functions.coalesce(value, functions.array())
+        elif default not in (None, attrs.NOTHING):  # pragma: no cover - a new kind of default needs its value here
+            raise EngineError(f"spark engine: no value for the default of {fact_type}.{field.name}")
+        cols.append(value.cast(spark_type).alias(field.name))
     df.select(*cols).createOrReplaceTempView(fact_type)
 
 
@@ -373,7 +392,7 @@ def evaluate_spark(facts: Any, ruleset: Ruleset, period: Period) -> Result:
     with _spark_errors("reading the facts"):
         for t in FACT_TYPES:
             if given.path is not None:
-                _parquet_view(session, given.path, t, schemas[t])
+                _parquet_view(session, given, t, schemas[t])
             else:
                 _view(session, t, _fact_arrow(cast(FactSet | FactTables, given.facts), t, schemas[t]))
     result = _run(session, ruleset, period, programs, compiled, stores)
