@@ -87,7 +87,6 @@ def test_spark_counts_the_rows_of_each_type_as_duckdb_does(spark: Any, tmp_path:
 @pytest.mark.parametrize("case", [pytest.param(c, id=f"{Path(c.file).stem}: {c.name[:60]}") for c in _cases()])
 def test_golden_case_on_spark_is_byte_identical(spark: Any, case: Case) -> None:
     native = _outcome(case.facts, case.ruleset, case.period, "native", case.parameters or None)
-    assert native.startswith("{")
     assert _outcome(case.facts, case.ruleset, case.period, "spark", case.parameters or None) == native
 
 
