@@ -102,6 +102,7 @@ class SparkFacts:
         self.rejected: tuple[Rejected, ...] = held.rejected
         self.read: int = held.read
         self._counts = held.counts if isinstance(held, FactTables) else None
+        self._owned = False  # tables read here (from a Parquet folder), closed by close()
 
     @classmethod
     def parquet(cls, path: str | os.PathLike[str], *, session: Any = None, keep_going: bool = False) -> SparkFacts:
@@ -114,6 +115,7 @@ class SparkFacts:
         instead of the files, and the tables stay open until :meth:`close`."""
         tables = read_parquet_folder(os.fspath(path), keep_going=keep_going)
         found = cls(tables, session=session)
+        found._owned = True
         if not tables.rejected:
             tables.close()
             found.facts = None
@@ -137,8 +139,9 @@ class SparkFacts:
         return self.facts if isinstance(self.facts, FactSet) else cast(FactTables, self.facts).to_factset()
 
     def close(self) -> None:
-        """Close the validated tables where they are held (``keep_going`` left rows out of a Parquet folder)."""
-        if isinstance(self.facts, FactTables) and self.path is None and self._counts is not None:
+        """Close the tables :meth:`parquet` holds where ``keep_going`` left rows out (tables given are the
+        caller's to close)."""
+        if self._owned and isinstance(self.facts, FactTables):
             self.facts.close()
 
     def __enter__(self) -> SparkFacts:
