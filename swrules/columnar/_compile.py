@@ -1661,8 +1661,10 @@ class _Compiler:
         t = lst.table
 
         def collect(t: Expr) -> Expr:
-            struct = ibis.struct({k: f(t) for k, f in fields.items()})
-            return struct.collect(order_by=[t[lst.ord]])
+            # In the list's order: collected with the order first, sorted (structs compare field by field), the
+            # order dropped. An ordered aggregate (collect(order_by=...)) is not portable: Ibis has none on Spark.
+            keyed = ibis.struct({"_o": t[lst.ord], **{k: f(t) for k, f in fields.items()}})
+            return keyed.collect().sort().map(lambda s: ibis.struct({k: s[k] for k in fields}))
 
         self.aggregate(lst, scope, {name: collect})
         empty = ibis.literal([], type=dt.Array(_rows_struct(rows)))
