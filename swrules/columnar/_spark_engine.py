@@ -359,9 +359,7 @@ def _compile(backend: _Backend, ruleset: Ruleset, program: Program, number: int,
             except Exception as err:  # an Ibis construct the pyspark backend lacks
                 if not _is_spark_error(err):
                     raise
-                raise ColumnarUnsupportedError(
-                    ruleset.id, rule.id, f"on Spark, what Ibis cannot translate ({_first_line(err)})"
-                ) from None
+                raise ColumnarUnsupportedError(ruleset.id, rule.id, f"for Spark ({_first_line(err)})") from None
             out.append(_Compiled(rule, checks, emits))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
