@@ -217,7 +217,13 @@ def _is_data_error(err: BaseException) -> bool:
 
 
 def _first_line(err: BaseException) -> str:
+    java = getattr(err, "java_exception", None)  # Py4J's own wording names no cause; the JVM's exception does
     text = str(err).strip()
+    if java is not None:
+        try:
+            text = str(java.toString()).strip() or text
+        except Exception:  # the JVM is gone: Py4J's wording it is
+            pass
     return text.splitlines()[0] if text else type(err).__name__
 
 
