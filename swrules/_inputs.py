@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineUnavailableError, InputError, Problem
-from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR, DEFAULT_ENGINE
+from swrules.evaluation import AUTO, AUTO_COLUMNAR_FACTS, COLUMNAR, DEFAULT_ENGINE, SPARK
 from swrules.load import FactSet
 from swrules.period import Period
 from swrules.rulesets import load_ruleset
@@ -24,12 +24,14 @@ from swrules.sources import csv_encoding, folder_format, read_facts
 
 if TYPE_CHECKING:
     from swrules.columnar import FactTables
+    from swrules.columnar._spark_engine import SparkFacts
 
 __all__ = ["EVALUATE_ENGINES", "add_engine", "read_input"]
 
 #: The engines ``evaluate`` takes: the rule engines, the columnar engine (the ``columnar`` extra), which reads
-#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables, and ``auto`` (see AUTO_COLUMNAR_FACTS).
-EVALUATE_ENGINES = (*ENGINES, COLUMNAR, AUTO)
+#: a Parquet or CSV folder or JSON Lines straight into DuckDB tables, ``spark``, the same plans on PySpark (the
+#: ``spark`` extra), and ``auto`` (see AUTO_COLUMNAR_FACTS).
+EVALUATE_ENGINES = (*ENGINES, COLUMNAR, SPARK, AUTO)
 
 
 def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = EVALUATE_ENGINES) -> None:
@@ -42,7 +44,9 @@ def add_engine(p: argparse.ArgumentParser, engines: Sequence[str] = EVALUATE_ENG
         )
         more = (
             "; columnar compiles the rules into DuckDB plans and reads a Parquet or CSV folder or JSON Lines as "
-            "tables (pip install 'swrules[columnar]')"
+            "tables (pip install 'swrules[columnar]'); spark runs the same plans on PySpark, a Parquet folder "
+            "read by Spark (pip install 'swrules[spark]', Java 17; the session spark-submit configures, else a "
+            "local one)"
         )
     else:
         default, more = "native", ""
@@ -75,15 +79,17 @@ def read_input(
     *,
     budget: TimeBudget | None = None,
     checks: Sequence[tuple[Any, str | Period]] = (),
-) -> FactSet | FactTables:
+) -> FactSet | FactTables | SparkFacts:
     """The facts of ``args.file`` as ``args.engine`` takes them, any tables closed with ``stack``.
 
     ``columnar``: every (ruleset, period) of ``checks`` compiled first (a rule the engine cannot compile is
     refused before any fact is read), then a Parquet or CSV folder or JSON Lines read by a columnar reader into
     DuckDB tables; a JSON document (or stdin) has no columnar reader: the loader reads it, and the engine puts it
-    into tables. ``auto`` (the default where ``args.engine`` is None): a Parquet folder read as tables where the
-    columnar extra is installed (evaluate picks the engine by their number). Else, and for anything else, the
-    loader's FactSet. ``args.keep_going`` (where the command has it) is passed on.
+    into tables. ``spark``: as ``columnar``, but a Parquet folder is validated by the columnar reader and then
+    read by Spark itself (a :class:`~swrules.columnar.SparkFacts`). ``auto`` (the default where ``args.engine`` is
+    None): a Parquet folder read as tables where the columnar extra is installed (evaluate picks the engine by
+    their number). Else, and for anything else, the loader's FactSet. ``args.keep_going`` (where the command has
+    it) is passed on.
     """
     path = args.file
     keep_going = bool(getattr(args, "keep_going", False))
@@ -96,7 +102,7 @@ def read_input(
         found = read_parquet_folder(path, keep_going=keep_going)
         stack.callback(found.close)
         return found
-    if engine != COLUMNAR:  # the loader's FactSet (a Parquet folder without the extra: its clear error)
+    if engine not in (COLUMNAR, SPARK):  # the loader's FactSet (a Parquet folder without the extra: its clear error)
         return read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
     from swrules.columnar import read_csv_folder, read_jsonl  # the extra, or a clear error
     from swrules.columnar import read_parquet_folder as read_parquet
@@ -110,6 +116,12 @@ def read_input(
         return read_facts(path, keep_going=keep_going, budget=budget, encoding=args.encoding)
     if parquet or not folder:
         _utf8_only(path, args.encoding, parquet=parquet)
+    if parquet and args.engine == SPARK:
+        from swrules.columnar import SparkFacts
+
+        spark_facts = SparkFacts.parquet(path, keep_going=keep_going)
+        stack.callback(spark_facts.close)
+        return spark_facts
     if parquet:
         found = read_parquet(path, keep_going=keep_going)
     elif folder:

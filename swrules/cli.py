@@ -29,7 +29,7 @@ from swrules._text import printable
 from swrules.budget import TimeBudget
 from swrules.engine import ENGINES
 from swrules.errors import EngineError, InputError, Problem, SwrulesError, shown
-from swrules.evaluation import COLUMNAR, evaluate
+from swrules.evaluation import COLUMNAR, SPARK, evaluate
 from swrules.facts import FACT_TYPES
 from swrules.frames import write_tables
 from swrules.items import Finding
@@ -40,7 +40,7 @@ from swrules.result import Result
 from swrules.rulesets import Ruleset, list_rulesets, load_ruleset
 
 if TYPE_CHECKING:
-    from swrules.columnar import FactTables
+    from swrules.columnar import FactTables, SparkFacts
 
 __all__ = ["main"]
 
@@ -123,8 +123,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     budget = None if args.timeout is None else TimeBudget(args.timeout)  # reading the facts counts too
     with contextlib.ExitStack() as stack:
         ruleset: Any
-        facts: FactSet | FactTables
-        if args.engine == COLUMNAR:
+        facts: FactSet | FactTables | SparkFacts
+        if args.engine in (COLUMNAR, SPARK):
             ruleset, settings = _with_settings(load_ruleset(args.ruleset), _settings(args)), None
         else:
             ruleset, settings = args.ruleset, _settings(args)

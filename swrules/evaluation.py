@@ -57,6 +57,7 @@ AUTO_COLUMNAR_FACTS: Final = 100_000
 #: The engine names ``evaluate`` takes besides the rule engines.
 COLUMNAR: Final = "columnar"
 AUTO: Final = "auto"
+SPARK: Final = "spark"
 
 #: What ``auto`` takes below :data:`AUTO_COLUMNAR_FACTS`, for objects, and where the columnar engine cannot run.
 NATIVE: Final = "native"
@@ -88,6 +89,8 @@ def evaluate(
     rule engine; ``engine="columnar"`` compiles the rules into relational plans run in DuckDB (needs the
     columnar extra; ``facts`` may then also be a :class:`~swrules.columnar.FactTables`); a rule it cannot
     compile raises :class:`~swrules.errors.ColumnarUnsupportedError` before any fact is read.
+    ``engine="spark"`` runs the columnar engine's plans on PySpark (the spark extra and Java 17; ``facts`` may
+    also be a :class:`~swrules.columnar.SparkFacts`: a Parquet folder Spark reads, or facts with a session).
     ``timeout`` is a time
     budget for the whole call, in seconds from the call (or a :class:`~swrules.budget.TimeBudget`
     started earlier, to count
@@ -108,8 +111,16 @@ def evaluate(
     tables = _tables_type()
     if name == AUTO:
         name = _auto(facts, tables, the_ruleset, the_period)
-    if name != COLUMNAR and tables is not None and isinstance(facts, tables):  # the native engine takes objects
+    held = tables is not None and isinstance(facts, tables)
+    if name not in (COLUMNAR, SPARK) and (held or _is_spark_facts(facts)):  # the native engine takes objects
         facts = cast(Any, facts).to_factset()
+    if name == SPARK:  # the same plans on PySpark (swrules.columnar._spark_engine)
+        from swrules.columnar._spark_engine import evaluate_spark
+
+        result = evaluate_spark(timed(facts, budget), the_ruleset, the_period)
+        if budget is not None:
+            budget.check()
+        return result
     if name == COLUMNAR:  # rules compiled into relational plans, run in DuckDB (swrules.columnar)
         from swrules.columnar._engine import evaluate_columnar
         from swrules.columnar._watch import watching
@@ -144,9 +155,15 @@ def _tables_type() -> type | None:
 
 
 def is_fact_tables(facts: Any) -> bool:
-    """Whether ``facts`` is a :class:`~swrules.columnar.FactTables` (evaluated as it is: not loaded again)."""
+    """Whether ``facts`` is a :class:`~swrules.columnar.FactTables` or a :class:`~swrules.columnar.SparkFacts`
+    (evaluated as it is: not loaded again; ``to_factset()`` gives its facts as objects)."""
     tables = _tables_type()
-    return tables is not None and isinstance(facts, tables)
+    return (tables is not None and isinstance(facts, tables)) or _is_spark_facts(facts)
+
+
+def _is_spark_facts(facts: Any) -> bool:
+    module = sys.modules.get("swrules.columnar._spark_engine")
+    return module is not None and isinstance(facts, module.SparkFacts)
 
 
 def _auto(facts: Any, tables: type | None, ruleset: Ruleset, period: Period) -> str:

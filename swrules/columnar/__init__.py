@@ -8,6 +8,7 @@ The groundwork of a columnar engine (see docs/scaling-out.md): nothing here eval
 * :func:`months_sql`, :func:`months` — the months of a period as a generated table.
 * :func:`write_population` — a synthetic population written as a Parquet folder, in chunks.
 * :func:`local_session`, :func:`java_missing` — Spark in local mode (needs ``swrules[spark]`` and Java 17).
+* :class:`SparkFacts` — facts for ``engine="spark"``: a Parquet folder Spark reads, or facts with a session.
 
 Needs the ``columnar`` extra: ``pip install 'swrules[columnar]'``.
 """
@@ -34,10 +35,12 @@ from swrules.columnar._tables import FactTables
 
 if TYPE_CHECKING:
     from swrules.columnar._spark import java_missing, local_session
+    from swrules.columnar._spark_engine import SparkFacts
 
 __all__ = [
     "Column",
     "FactTables",
+    "SparkFacts",
     "arrow_schema",
     "columns",
     "java_missing",
@@ -57,4 +60,8 @@ def __getattr__(name: str) -> Any:
         from swrules.columnar import _spark
 
         return getattr(_spark, name)
+    if name == "SparkFacts":  # imports Ibis, not pyspark
+        from swrules.columnar._spark_engine import SparkFacts
+
+        return SparkFacts
     raise AttributeError(name)

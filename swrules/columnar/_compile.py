@@ -23,10 +23,11 @@ ruleset, the rule and the construct, before any fact is read; it never guesses.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -94,6 +95,16 @@ class Sc:
     t: Any
     sqls: int = 0
     scale: Any = 0
+
+
+@attrs.frozen
+class RowsOf:
+    """The kind of a column holding a list of fixed-size tuples (an item's segments): ``kinds`` of each part.
+
+    The column is a list of structs ``p0``, ``p1``, …; a decimal part is DECIMAL(38, ITEM_DECIMAL_SCALE) with
+    its places in ``pN__scale`` beside it."""
+
+    kinds: tuple[Any, ...]
 
 
 @attrs.frozen
@@ -188,6 +199,10 @@ class Tables:
         self.names = names
         #: ``type.field`` of the decimal columns with a ``field__scale`` column beside them.
         self.scaled = scaled
+
+    def quotient(self, a: Expr, b: Expr) -> Expr:
+        """The whole-number quotient of two BIGINTs, truncated, in the backend's own function (no float)."""
+        return _div(a, b) if getattr(self.con, "name", "") == "pyspark" else _divide(a, b)
 
     def one(self) -> Expr:
         """A table of one row, for lists known when compiling."""
@@ -552,6 +567,8 @@ class _Compiler:
                 continue
             name_tok, value = f.children
             v = self.expr(value, scope)
+            if isinstance(v, ListV):
+                v = self.rows_column(v, scope)
             if isinstance(v, Sc):
                 v = self.materialize(v, scope)
             elif not isinstance(v, Const):
@@ -566,6 +583,10 @@ class _Compiler:
             return v
         if isinstance(v, Const) and isinstance(v.value, (tuple, list, frozenset)):
             return self.const_list(v.value)
+        if isinstance(v, Sc) and isinstance(v.t, RowsOf):
+            st = scope.table
+            t = st.select(*scope.keys, **{"_rows": v.fn(st), "_outer": ibis.literal(0, type="int64")})
+            return self.unnest_rows(t, scope.keys, "_outer", "_rows", v.t)
         if isinstance(v, Sc) and isinstance(v.t, ListOf):
             st = scope.table
             p = self.fresh() + "_"
@@ -790,6 +811,9 @@ class _Compiler:
         ftype = fields_of(cast(Any, cls)).get(name)
         col = row.prefix + name
         if name in attrs.fields_dict(cls):
+            kinds = rows_field(cls, name)
+            if kinds is not None:
+                return Sc(_col(col), RowsOf(kinds))
             if ftype is Decimal:
                 sqls = _decimal_scale(row.type, name)
                 scale: Any = sqls
@@ -797,6 +821,8 @@ class _Compiler:
                     scale = _col(col + "__scale")
                 return Sc(_col(col), Decimal, sqls, scale)
             return Sc(_col(col), ftype)
+        if name == "key" and row.type in ITEM_TYPES:
+            return Sc(_col(row.prefix + "_key"), str)
         prop = _PROPERTIES.get((row.type, name))
         if prop is not None:
             return prop(self, row)
@@ -844,6 +870,11 @@ class _Compiler:
     def x_index(self, node: Any, scope: Scope) -> Any:
         base = self.expr(node.children[0], scope)
         key = self.expr(node.children[1], scope)
+        if isinstance(base, Const) and isinstance(key, Sc) and key.t is int and isinstance(base.value, tuple):
+            # a constant list at a whole number of the facts: a choice among its elements (Python's negative
+            # indexes count from the end; past either end there is no element)
+            n = len(base.value)
+            return _case_const(key.fn, [(i, base.value[i]) for i in range(-n, n)], "a constant list's elements")
         if not isinstance(key, Const) or not isinstance(key.value, int):
             raise Unsupported("an index that is not a whole number literal")
         if isinstance(base, Const):
@@ -858,7 +889,26 @@ class _Compiler:
         parts = [self.expr(c, scope) for c in node.children if c is not None]
         if all(isinstance(p, Const) for p in parts):
             return Const(tuple(p.value for p in parts))
-        raise Unsupported("a list of values that are not constants")
+        return self.row_list(parts, scope)
+
+    def row_list(self, parts: Sequence[Any], scope: Scope) -> ListV:
+        """A list display of values of the rows: one element per part, in order, for each row."""
+        scalars = [self.scalar(x) for x in parts]
+        kinds = {x.t for x in scalars if x is not None}
+        if None in scalars or len(kinds) != 1 or Decimal in kinds or isinstance(next(iter(kinds)), ListOf):
+            raise Unsupported("a list of values that are not constants, of different kinds or decimals")
+        p = self.fresh() + "_"
+        order = p + "_n"
+        st = scope.table
+        pieces = [
+            st.select(*scope.keys, **{p + "e": x.fn(st), order: ibis.literal(i, type="int64")})
+            for i, x in enumerate(scalars)
+            if x is not None
+        ]
+        table = pieces[0]
+        for piece in pieces[1:]:
+            table = table.union(piece)
+        return ListV(table, scope.keys, order, Sc(_col(p + "e"), kinds.pop()), (p + "e",))
 
     def x_tuple(self, node: Any, scope: Scope) -> Any:
         parts = [self.expr(c, scope) for c in node.children if c is not None]
@@ -923,6 +973,10 @@ class _Compiler:
         if a2 is not None and b2 is not None and a2.t != b2.t:
             if {a2.t, b2.t} == {int, Decimal}:
                 t = Decimal
+            elif {a2.t, b2.t} - {str} and all(
+                isinstance(x, type) and issubclass(x, (str, enum.Enum)) for x in (a2.t, b2.t)
+            ):
+                t = str  # text or a member of an enum: compared and written by the member's value
             else:
                 raise Unsupported("a choice between values of different kinds")
         sa = _dec(a2) if t is Decimal and a2 is not None else a2
@@ -969,9 +1023,44 @@ class _Compiler:
         op = str(op_tok)
         if op == "/":
             raise Unsupported("a division outside round(…, places, rounding)")
-        return self.arith(self.expr(left, scope), op, self.expr(right, scope))
+        return self.arith(self.expr(left, scope), op, self.expr(right, scope), scope)
 
-    def arith(self, a: Any, op: str, b: Any) -> Any:
+    def concat(self, a: ListV, b: ListV, scope: Scope) -> ListV:
+        """``a + b``: the elements of ``a`` then those of ``b``, for each row."""
+        ea, eb = a.elem, b.elem
+        same = (isinstance(ea, Sc) and isinstance(eb, Sc) and ea.t == eb.t and (ea.t is not Decimal)) or (
+            isinstance(ea, RowV) and isinstance(eb, RowV) and ea.type == eb.type
+        )
+        if not same:
+            raise Unsupported("joining lists whose elements are of different kinds, or decimals")
+        keys = a.keys if a.keys else b.keys
+        for lst in (a, b):
+            if lst.keys and lst.keys != keys:  # pragma: no cover - lists are made in enclosing scopes
+                raise Unsupported("joining lists of different scopes")
+        p = self.fresh() + "_"
+        order = p + "_n"
+        parts = []
+        template: Any = None
+        for side, lst in enumerate((a, b)):
+            t = lst.table
+            if keys and not lst.keys:  # the same list for every row: repeated for each
+                rows = scope.table.select(*keys).distinct()
+                t = rows.cross_join(t).view()
+            group = [t[k] for k in keys]
+            number = (
+                ibis.row_number().over(group_by=group, order_by=[t[lst.ord]])
+                if group
+                else ibis.row_number().over(order_by=[t[lst.ord]])
+            )
+            cols, template = self.elem_cols(lst.elem, t, p)
+            parts.append(t.select(*keys, **cols, **{order: number + ibis.literal(side * 2**40, type="int64")}))
+        self.check_keys(ListV(parts[0], keys, order, template, ()), scope)
+        joined = parts[0].union(parts[1])
+        return ListV(joined, keys, order, template, tuple(c for c in joined.columns if c not in (*keys, order)))
+
+    def arith(self, a: Any, op: str, b: Any, scope: Scope | None = None) -> Any:
+        if op == "+" and scope is not None and (isinstance(a, ListV) or isinstance(b, ListV)):
+            return self.concat(self.as_list(a, scope), self.as_list(b, scope), scope)
         if isinstance(a, Const) and isinstance(b, Const):
             x, y = a.value, b.value
             if op == "+" and (isinstance(x, str) or isinstance(y, str)):
@@ -1016,6 +1105,11 @@ class _Compiler:
             return self.lexicographic(pa, op, pb)
         if (isinstance(a, Const) and a.value is None) or (isinstance(b, Const) and b.value is None):
             other = b if isinstance(a, Const) and a.value is None else a
+            if isinstance(other, RowV) and op in ("==", "!="):
+                present = _col(other.prefix + "_key")
+                if op == "==":
+                    return Sc(lambda t: present(t).isnull(), bool)
+                return Sc(lambda t: present(t).notnull(), bool)
             s = self.scalar(other)
             if s is None:  # pragma: no cover - two constants are compared above
                 raise Unsupported("a comparison of none with none")
@@ -1131,6 +1225,8 @@ class _Compiler:
             return TableRowV(table, tuple(self.expr(a, scope) for a in args[1:]))
         if name == "members":
             return Const(tuple(ENUMS[_unquote(str(args[0].children[0]))]))
+        if name == "piecewise":
+            return self.piecewise(args, scope)
         if name == "obligation_id":
             return self.obligation_id([self.expr(a, scope) for a in args])
         if name in self.functions:
@@ -1175,7 +1271,16 @@ class _Compiler:
         key = self.expr(args[1], scope)
         if isinstance(key, Const):
             return Const(self.params.get(f"{prefix}.{plain(key.value)}"))
-        raise Unsupported("param(group, key) with a key read from the facts")
+        if isinstance(key, Sc) and isinstance(key.t, type) and issubclass(key.t, enum.Enum):
+            names = [str(m.value) for m in key.t]  # an enum key names one of its members' values
+        elif isinstance(key, Sc) and key.t is str:
+            names = [k[len(prefix) + 1 :] for k in self.params if k.startswith(prefix + ".")]
+        else:
+            raise Unsupported("param(group, key) with a key of the facts that is not text")
+        found = [(n, self.params[f"{prefix}.{n}"]) for n in names if self.params.get(f"{prefix}.{n}") is not None]
+        if not found:
+            return Const(None)
+        return _case_const(key.fn, found, f"the parameters {prefix}.…")
 
     def obligation_id(self, values: list[Any]) -> Any:
         parts: list[Any] = [Const(self.ruleset), Const(self.rule.id), *values]
@@ -1255,7 +1360,7 @@ class _Compiler:
                 d = d * ibis.literal(10 ** (-e), type="int64")
             negative = (n < 0) != (d < 0)
             n, d = n.abs(), d.abs()
-            q, r = _divide(n, d), n % d
+            q, r = self.tables.quotient(n, d), n % d
             if how == "half_up":
                 q = ibis.ifelse(r * 2 >= d, q + 1, q)
             elif how == "half_even":
@@ -1384,6 +1489,17 @@ class _Compiler:
 
     def b_sorted(self, values: list[Any], scope: Scope) -> Any:
         lst = self.as_list(values[0], scope)
+        if isinstance(lst.elem, TupV) and all(
+            isinstance(x, Sc) and not isinstance(x.t, (ListOf, RowsOf)) for x in lst.elem.parts
+        ):
+            # tuples in order of their parts, the list's own order breaking ties (Python's sort is stable)
+            t = lst.table
+            parts = [x.fn(t) for x in lst.elem.parts]
+            group = [t[k] for k in lst.keys]
+            order = self.fresh()
+            number = ibis.row_number().over(group_by=group or None, order_by=[*parts, t[lst.ord]])
+            t = t.mutate(**{order: number})
+            return ListV(t.select(*lst.keys, *lst.cols, order), lst.keys, order, lst.elem, lst.cols)
         if not isinstance(lst.elem, Sc):
             raise Unsupported("sorted(…) of rows")
         order = self.fresh()
@@ -1430,9 +1546,28 @@ class _Compiler:
 
     def b_decimal(self, values: list[Any], scope: Scope) -> Any:
         s = self.scalar(values[0])
+        if s is not None and s.t is str:
+            return self.decimal_of_text(s, scope)
         if s is None or s.t not in (int, Decimal):
             raise Unsupported("decimal(…) of a value that is not a number")
         return _dec(s)
+
+    def decimal_of_text(self, s: Sc, scope: Scope) -> Sc:
+        """decimal(text): the number the text writes, with as many places as it writes (at most _TEXT_PLACES)."""
+        fn = s.fn
+        pattern = rf"^[+-]?[0-9]+(\.[0-9]{{0,{_TEXT_PLACES}}})?$"
+        bad = scope.table.filter(~fn(scope.table).re_search(pattern).fill_null(True))
+        self.checks.append(Check(bad, f"decimal(…) of text that is not a number of at most {_TEXT_PLACES} places"))
+
+        def value(t: Expr) -> Expr:
+            text = fn(t)
+            return ibis.ifelse(text.re_search(pattern), text, ibis.null().cast("string")).cast(_decimal(_TEXT_PLACES))
+
+        def scale(t: Expr) -> Expr:
+            text = fn(t)
+            return ibis.ifelse(text.contains("."), text.split(".")[1].length(), 0).cast("int64")
+
+        return Sc(value, Decimal, _TEXT_PLACES, scale)
 
     def b_text(self, values: list[Any], scope: Scope) -> Any:
         v = values[0]
@@ -1505,6 +1640,313 @@ class _Compiler:
 
         return Sc(test, bool)
 
+    def rows_column(self, lst: ListV, scope: Scope) -> Sc:
+        """A list of tuples as one column of the rows (a list of structs, in the list's order; empty for none)."""
+        e = lst.elem
+        if not isinstance(e, TupV) or not all(isinstance(x, Sc) for x in e.parts):
+            raise Unsupported("a list of values other than tuples as a field")
+        kinds: list[Any] = []
+        fields: dict[str, Callable[[Expr], Expr]] = {}
+        for i, part in enumerate(e.parts):
+            if part.t not in (int, str, bool, date, Decimal):
+                raise Unsupported("a list of tuples of values other than numbers, text, dates and true or false")
+            kinds.append(part.t)
+            if part.t is Decimal:
+                fields[f"p{i}"] = _cast_fn(part.fn, _decimal(ITEM_DECIMAL_SCALE))
+                fields[f"p{i}__scale"] = _scale_fn(part.scale)
+            else:
+                fields[f"p{i}"] = part.fn
+        rows = RowsOf(tuple(kinds))
+        name = self.fresh()
+        t = lst.table
+
+        def collect(t: Expr) -> Expr:
+            # In the list's order: collected with the order first, sorted (structs compare field by field), the
+            # order dropped. An ordered aggregate (collect(order_by=...)) is not portable: Ibis has none on Spark.
+            keyed = ibis.struct({"_o": t[lst.ord], **{k: f(t) for k, f in fields.items()}})
+            return keyed.collect().sort().map(lambda s: ibis.struct({k: s[k] for k in fields}))
+
+        self.aggregate(lst, scope, {name: collect})
+        empty = ibis.literal([], type=dt.Array(_rows_struct(rows)))
+        del t
+        return Sc(lambda t: ibis.coalesce(t[name], empty), rows)
+
+    def unnest_rows(self, t: Expr, keys: Sequence[str], outer: str, col: str, rows: RowsOf) -> ListV:
+        """The tuples of a rows column ``col`` of ``t`` as a list: in order of ``outer``, then of the column."""
+        p = self.fresh() + "_"
+        pos = self.fresh()
+        un = t.select(*keys, outer, **{"_one": t[col]}).unnest("_one", offset=pos)
+        group = [un[k] for k in keys]
+        number = ibis.row_number().over(group_by=group or None, order_by=[un[outer], un[pos]])
+        cols: dict[str, Expr] = {p + "_n": number}
+        parts: list[Any] = []
+        for i, kind in enumerate(rows.kinds):
+            cols[f"{p}{i}"] = un["_one"][f"p{i}"]
+            if kind is Decimal:
+                cols[f"{p}{i}__scale"] = un["_one"][f"p{i}__scale"]
+                parts.append(Sc(_col(f"{p}{i}"), Decimal, ITEM_DECIMAL_SCALE, _col(f"{p}{i}__scale")))
+            else:
+                parts.append(Sc(_col(f"{p}{i}"), kind))
+        table = un.select(*keys, **cols)
+        return ListV(table, tuple(keys), p + "_n", TupV(tuple(parts)), tuple(cols))
+
+    def b_flatten(self, values: list[Any], scope: Scope) -> Any:
+        lst = self.as_list(values[0], scope)
+        e = lst.elem
+        if not isinstance(e, Sc) or not isinstance(e.t, RowsOf):
+            raise Unsupported("flatten(…) of lists other than lists of tuples")
+        t = lst.table
+        outer = self.fresh()
+        t = t.select(*lst.keys, **{outer: t[lst.ord], "_rows": e.fn(t)})
+        return self.unnest_rows(t, lst.keys, outer, "_rows", e.t)
+
+    def b_change_days(self, values: list[Any], scope: Scope) -> Any:
+        """The days on which a version of the collections starts or stops being in force (in order, once each)."""
+        lists = [self.as_list(v, scope) for v in values]
+        if not all(isinstance(lst.elem, RowV) for lst in lists):
+            raise Unsupported("change_days(…) of values that are not facts or items")
+        keys = next((lst.keys for lst in lists if lst.keys), ())
+        p = self.fresh() + "_"
+        pieces = []
+        for lst in lists:
+            if lst.keys and lst.keys != keys:  # pragma: no cover - lists are made in enclosing scopes
+                raise Unsupported("change_days(…) of lists of different scopes")
+            t = lst.table
+            if keys and not lst.keys:
+                t = scope.table.select(*keys).distinct().cross_join(t).view()
+            assert isinstance(lst.elem, RowV)
+            start, end = t[lst.elem.prefix + "valid_from"], t[lst.elem.prefix + "valid_until"]
+            pieces.append(t.filter(start.notnull()).select(*keys, **{p + "d": start}))
+            pieces.append(t.filter(end.notnull()).select(*keys, **{p + "d": end + ibis.interval(days=1)}))
+        table = pieces[0]
+        for piece in pieces[1:]:
+            table = table.union(piece)
+        table = table.distinct()
+        self.check_keys(ListV(table, keys, p + "d", None, ()), scope)
+        return ListV(table, keys, p + "d", Sc(_col(p + "d"), date), (p + "d",))
+
+    def piecewise(self, args: list[Any], scope: Scope) -> Any:
+        """piecewise(first, last, days, f): f worked out on the first day of each stretch between change days,
+        the stretches of a value that is not zero kept, neighbours of equal value merged (the last one's places
+        kept, as the native engine keeps the last value of a merged run)."""
+        if len(args) != 4 or args[3].data != "name" or str(args[3].children[0]) not in self.functions:
+            raise Unsupported("piecewise(…) whose rate is not a function of the ruleset")
+        fn = self.functions[str(args[3].children[0])]
+        if len(fn.params) != 1:
+            raise Unsupported("piecewise(…) of a function of other than one day")
+        first, last = self.scalar(self.expr(args[0], scope)), self.scalar(self.expr(args[1], scope))
+        if first is None or last is None or first.t is not date or last.t is not date:
+            raise Unsupported("piecewise(…) from or to a value that is not a date")
+        days = self.as_list(self.expr(args[2], scope), scope)
+        if not isinstance(days.elem, Sc) or days.elem.t is not date:
+            raise Unsupported("piecewise(…) on change days that are not dates")
+        self.check_keys(days, scope)
+        p = self.fresh() + "_"
+        a, b = p + "first", p + "last"
+        scope.table = scope.table.mutate(**{a: first.fn(scope.table), b: last.fn(scope.table)})
+        st = scope.table
+        rows = st.filter(st[a] <= st[b]).select(*scope.keys, a, b)
+        dt_ = days.table
+        if days.keys:
+            renamed = {self.fresh(): k for k in days.keys}
+            dt_ = dt_.rename(renamed)
+            j = rows.join(dt_, [rows[k] == dt_[new] for new, k in renamed.items()])
+        else:
+            j = rows.cross_join(dt_)
+        day = days.elem.fn
+        j = j.select(*scope.keys, a, b, **{"_d": day(j)}).view()
+        inside = j.filter((j["_d"] > j[a]) & (j["_d"] <= j[b])).select(*scope.keys, **{p + "s": j["_d"]})
+        starts = rows.select(*scope.keys, **{p + "s": rows[a]}).union(inside).distinct()
+        # each start a row of an inner scope, as a loop over the starts would make
+        inner = scope.sub()
+        key = self.fresh()
+        renamed = {self.fresh(): k for k in scope.keys}
+        sr = starts.rename(renamed)
+        joined = st.join(sr, [st[k] == sr[new] for new, k in renamed.items()])
+        inner.table = joined.select(*st.columns, p + "s").view()
+        inner.table = inner.table.mutate(**{key: inner.table[p + "s"]})
+        inner.keys = (*scope.keys, key)
+        saved = {q: inner.names.get(q, _MISSING) for q in fn.params}
+        inner.names[fn.params[0]] = Sc(_col(p + "s"), date)
+        value = self.scalar(self.expr(fn.body, inner))
+        del saved
+        if value is None or value.t not in (int, Decimal):
+            raise Unsupported("piecewise(…) of a function whose value is not a number")
+        v = self.materialize(_dec(value), inner)
+        assert isinstance(v, Sc)
+        it = inner.table
+        scale_col = p + "scale"
+        t = it.select(*scope.keys, p + "s", b, **{p + "v": v.fn(it), scale_col: _scale_expr(v.scale, it)})
+        group = [t[k] for k in scope.keys]
+        w = ibis.window(group_by=group, order_by=[t[p + "s"]])
+        t = t.mutate(
+            **{
+                p + "e": ibis.coalesce(t[p + "s"].lead().over(w) - ibis.interval(days=1), t[b]),
+                p + "new": (~t[p + "v"].identical_to(t[p + "v"].lag().over(w))).cast("int64"),
+            }
+        )
+        w2 = ibis.cumulative_window(group_by=[t[k] for k in scope.keys], order_by=[t[p + "s"]])
+        t = t.mutate(**{p + "run": t[p + "new"].sum().over(w2)})
+        t = t.filter(t[p + "v"].notnull() & (t[p + "v"] != 0))
+        t = t.group_by([*scope.keys, p + "run"]).aggregate(
+            **{
+                p + "0": t[p + "s"].min(),
+                p + "1": t[p + "e"].max(),
+                p + "2": t[p + "v"].max(),
+                p + "2__scale": t[scale_col].argmax(t[p + "s"]),
+            }
+        )
+        t = t.select(*scope.keys, p + "0", p + "1", p + "2", p + "2__scale")
+        parts = (
+            Sc(_col(p + "0"), date),
+            Sc(_col(p + "1"), date),
+            Sc(_col(p + "2"), Decimal, v.sqls, _col(p + "2__scale")),
+        )
+        return ListV(t, scope.keys, p + "0", TupV(parts), (p + "0", p + "1", p + "2", p + "2__scale"))
+
+    def b_month_rate(self, values: list[Any], scope: Scope) -> Any:
+        """month_rate(month, stretches, how): a month's amount from day-by-day rates, and how it was judged."""
+        month, how = values[0], values[2]
+        if not isinstance(month, PerV) or not isinstance(how, Const):
+            raise Unsupported("month_rate(…) of a value that is not a period, or read as the facts say")
+        lst = self.as_list(values[1], scope)
+        e = lst.elem
+        if not (
+            isinstance(e, TupV)
+            and len(e.parts) == 3
+            and all(isinstance(x, Sc) for x in e.parts)
+            and [x.t for x in e.parts] == [date, date, Decimal]
+        ):
+            raise Unsupported("month_rate(…) of stretches that are not (first day, last day, amount)")
+        self.check_keys(lst, scope)
+        p = self.fresh() + "_"
+        ms, me = self.period_day(month, False), self.period_day(month, True)
+        scope.table = scope.table.mutate(**{p + "ms": ms.fn(scope.table), p + "me": me.fn(scope.table)})
+        st = scope.table
+        here = st.select(*scope.keys, p + "ms", p + "me")
+        lt = lst.table
+        if lst.keys:
+            renamed = {self.fresh(): k for k in lst.keys}
+            lt = lt.rename(renamed)
+            j = here.join(lt, [here[k] == lt[new] for new, k in renamed.items()])
+        else:
+            j = here.cross_join(lt)
+        j = j.select(*scope.keys, p + "ms", p + "me", *_with_ord(lst)).view()
+        fa, fb, fr = (cast(Sc, x).fn for x in e.parts)
+        rate_part = e.parts[2]
+        assert isinstance(rate_part, Sc)
+        sqls, rscale = rate_part.sqls, rate_part.scale
+        j = j.filter((fa(j) <= j[p + "me"]) & (fb(j) >= j[p + "ms"]))
+        j = j.select(
+            *scope.keys,
+            **{
+                p + "a": ibis.greatest(fa(j), j[p + "ms"]),
+                p + "b": ibis.least(fb(j), j[p + "me"]),
+                p + "r": fr(j),
+                p + "rs": _scale_expr(rscale, j),
+                p + "o": j[lst.ord],
+            },
+        ).view()
+        days_in = p + "days"
+        scope.table = scope.table.mutate(
+            **{days_in: scope.table[p + "me"].delta(scope.table[p + "ms"], unit="day").cast("int64") + 1}
+        )
+        label = self.b_text([month], scope)
+        assert isinstance(label, Sc)
+        mode = str(how.value)
+        lst_keys = scope.keys
+        clipped = ListV(j, lst_keys, p + "o", None, ())
+        group = [j[k] for k in lst_keys]
+        zero = ibis.literal(Decimal(0), type=_decimal(sqls))
+        if mode == "whole_month":
+            covered = self.fresh()
+            self.aggregate(clipped, scope, {covered: lambda t: (t[p + "b"].delta(t[p + "a"], unit="day") + 1).sum()})
+            n = ibis.row_number().over(group_by=group, order_by=[j[p + "r"], j[p + "o"]])
+            low = j.mutate(_n=n)
+            low = low.filter(low._n == 0)
+            self.check_keys(clipped, scope)
+            scope.attach(low, lst_keys, [p + "r", p + "rs"], self.fresh)
+            full = lambda t: t[covered].fill_null(0) == t[days_in]  # noqa: E731
+            text = ": every day of the month"
+        elif mode in ("month_end", "month_start"):
+            at = p + ("me" if mode == "month_end" else "ms")
+            sj = scope.table.select(*lst_keys, at)
+            renamed = {self.fresh(): k for k in lst_keys}
+            sr = sj.rename(renamed)
+            jj = j.join(sr, [j[k] == sr[new] for new, k in renamed.items()]).select(*j.columns, at).view()
+            jj = jj.filter((jj[p + "a"] <= jj[at]) & (jj[at] <= jj[p + "b"]))
+            n = ibis.row_number().over(group_by=[jj[k] for k in lst_keys], order_by=[jj[p + "o"]])
+            hit = jj.mutate(_n=n)
+            hit = hit.filter(hit._n == 0)
+            scope.attach(hit, lst_keys, [p + "r", p + "rs"], self.fresh)
+            full = lambda t: t[p + "r"].notnull()  # noqa: E731
+            text = ": on "
+        elif mode == "prorated":
+            total, tscale = self.fresh(), self.fresh()
+            self.aggregate(
+                clipped,
+                scope,
+                {
+                    total: lambda t: (t[p + "r"] * (t[p + "b"].delta(t[p + "a"], unit="day") + 1)).sum(),
+                    tscale: lambda t: t[p + "rs"].max(),
+                },
+            )
+            amount = self.divide(
+                Sc(lambda t: t[total].fill_null(Decimal(0)).cast(_decimal(sqls)), Decimal, sqls, sqls),
+                Sc(_col(days_in), int),
+                2,
+                "half_up",
+                None,
+            )
+            fl = label.fn
+            return TupV(
+                (
+                    amount,
+                    Sc(lambda t: fl(t).concat(": prorated over its ", t[days_in].cast("string"), " days"), str),
+                )
+            )
+        else:
+            raise Unsupported(f"month_rate(…) read as {mode!r}")
+        fl = label.fn
+        full_fn: Fn = full
+
+        def amount_value(t: Expr) -> Expr:
+            return ibis.ifelse(full_fn(t), t[p + "r"].cast(_decimal(sqls)), zero)
+
+        def amount_scale(t: Expr) -> Expr:
+            return ibis.ifelse(full_fn(t), t[p + "rs"], ibis.literal(0, type="int64"))
+
+        if mode == "whole_month":
+            judged = Sc(lambda t: fl(t).concat(text), str)
+        else:
+            at_day = p + ("me" if mode == "month_end" else "ms")
+            judged = Sc(lambda t: fl(t).concat(text, t[at_day].strftime("%Y-%m-%d")), str)
+        return TupV((Sc(amount_value, Decimal, sqls, amount_scale), judged))
+
+    def b_version_on(self, values: list[Any], scope: Scope) -> Any:
+        """The first element of a collection in force on a day, as columns of the rows (none where none is)."""
+        lst = self.as_list(values[0], scope)
+        day = self.scalar(values[1])
+        if not isinstance(lst.elem, RowV) or day is None or day.t is not date:
+            raise Unsupported("version_on(…) of values that are not facts or items and a date")
+        self.check_keys(lst, scope)
+        probe = self.fresh()
+        st = scope.table.mutate(**{probe: day.fn(scope.table)})
+        scope.table = st
+        here = st.select(*scope.keys, probe)
+        lt = lst.table
+        if lst.keys:
+            renamed = {self.fresh(): k for k in lst.keys}
+            lt = lt.rename(renamed)
+            j = here.join(lt, [here[k] == lt[new] for new, k in renamed.items()])
+        else:
+            j = here.cross_join(lt)
+        j = j.select(*scope.keys, probe, *_with_ord(lst)).view()
+        start, end = lst.elem.prefix + "valid_from", lst.elem.prefix + "valid_until"
+        d = j[probe]
+        j = j.filter((j[start].isnull() | (j[start] <= d)) & (j[end].isnull() | (d <= j[end])))
+        return self.pick(ListV(j, scope.keys, lst.ord, lst.elem, lst.cols), 0, scope)
+
     def b_key(self, values: list[Any], scope: Scope) -> Any:
         row = values[0]
         if not isinstance(row, RowV):
@@ -1534,6 +1976,8 @@ class _Compiler:
 
 
 _NEVER_FOLD: Final = frozenset({"error"})
+#: The most places decimal(…) reads from a text of the facts (the scale of the SQL type it is read into).
+_TEXT_PLACES: Final = 10
 _MISSING: Final = object()
 
 
@@ -1544,6 +1988,11 @@ class _Outer:
 @ibis.udf.scalar.builtin(name="divide")  # type: ignore[untyped-decorator]
 def _divide(a: int, b: int) -> int:  # type: ignore[empty-body]
     """DuckDB's whole-number division (``//`` in Ibis goes through a floating point quotient)."""
+
+
+@ibis.udf.scalar.builtin(name="div")  # type: ignore[untyped-decorator]
+def _div(a: int, b: int) -> int:  # type: ignore[empty-body]
+    """Spark's whole-number division (``a div b``), as ``divide`` on DuckDB."""
 
 
 def _with_ord(lst: ListV) -> tuple[str, ...]:
@@ -1571,6 +2020,14 @@ def _dec(s: Sc) -> Sc:
         return s
     fn = s.fn
     return Sc(lambda t: fn(t).cast(_decimal(0)), Decimal, 0, 0)
+
+
+def _cast_fn(fn: Fn, to: dt.DataType) -> Fn:
+    return lambda t: fn(t).cast(to)
+
+
+def _scale_fn(scale: Any) -> Fn:
+    return lambda t: _scale_expr(scale, t)
 
 
 def _scale_expr(scale: Any, t: Expr) -> Expr:
@@ -1607,6 +2064,125 @@ def _as_text(s: Sc) -> Fn:
     raise Unsupported(f"text of a value of kind {getattr(s.t, '__name__', s.t)}")
 
 
+def rows_field(cls: Any, name: str) -> tuple[Any, ...] | None:
+    """The kinds of the parts of a field holding a tuple of fixed-size tuples (``tuple[tuple[date, Decimal], ...]``),
+    else None."""
+    import typing
+
+    hint = typing.get_type_hints(cls).get(name)
+    if typing.get_origin(hint) is not tuple:
+        return None
+    args = typing.get_args(hint)
+    if len(args) != 2 or args[1] is not Ellipsis or typing.get_origin(args[0]) is not tuple:
+        return None
+    kinds = typing.get_args(args[0])
+    if not kinds or not all(k in (int, str, bool, date, Decimal) for k in kinds):
+        return None
+    return tuple(kinds)
+
+
+_STRUCT_SQL: Final = {int: "BIGINT", str: "VARCHAR", bool: "BOOLEAN", date: "DATE"}
+
+
+def _rows_struct(rows: RowsOf) -> dt.DataType:
+    fields: dict[str, Any] = {}
+    for i, kind in enumerate(rows.kinds):
+        if kind is Decimal:
+            fields[f"p{i}"] = _decimal(ITEM_DECIMAL_SCALE)
+            fields[f"p{i}__scale"] = dt.int64
+        else:
+            fields[f"p{i}"] = {int: dt.int64, str: dt.string, bool: dt.boolean, date: dt.date}[kind]
+    return dt.Struct(fields)
+
+
+def rows_sql(kinds: tuple[Any, ...]) -> str:
+    """The DuckDB type of a column holding a list of tuples of ``kinds`` (see :class:`RowsOf`)."""
+    parts = []
+    for i, kind in enumerate(kinds):
+        if kind is Decimal:
+            parts += [f"p{i} DECIMAL(38,{ITEM_DECIMAL_SCALE})", f"p{i}__scale BIGINT"]
+        else:
+            parts.append(f"p{i} {_STRUCT_SQL[kind]}")
+    return f"STRUCT({', '.join(parts)})[]"
+
+
+def rows_arrow(sql: str) -> Any:
+    """The Arrow type of a column of type ``sql``, as :func:`rows_sql` writes it."""
+    import pyarrow as pa
+
+    fields = []
+    for part in sql[len("STRUCT(") : -len(")[]")].split(", "):
+        name, kind = part.split(" ", 1)
+        if kind.startswith("DECIMAL"):
+            fields.append(pa.field(name, pa.decimal128(_DEC, ITEM_DECIMAL_SCALE)))
+        else:
+            fields.append(
+                pa.field(
+                    name,
+                    {"BIGINT": pa.int64(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_(), "DATE": pa.date32()}[kind],
+                )
+            )
+    return pa.list_(pa.struct(fields))
+
+
+def rows_to_column(kinds: tuple[Any, ...], value: Any) -> Any:
+    """A tuple of tuples as the column's value: a list of dicts, each decimal with its places beside it."""
+    if value is None:
+        return None
+    out = []
+    for row in value:
+        d: dict[str, Any] = {}
+        for i, (kind, x) in enumerate(zip(kinds, row, strict=True)):
+            d[f"p{i}"] = x
+            if kind is Decimal:
+                d[f"p{i}__scale"] = None if x is None else _scale_of(Decimal(x))
+        out.append(d)
+    return out
+
+
+def rows_from_column(kinds: tuple[Any, ...], value: Any) -> Any:
+    """The column's value (a list of dicts) as a tuple of tuples, each decimal given back its places."""
+    if value is None:
+        return None
+    out = []
+    for d in value:
+        row = []
+        for i, kind in enumerate(kinds):
+            x = d[f"p{i}"]
+            if kind is Decimal and x is not None:
+                x = Decimal(x).quantize(Decimal(1).scaleb(-d[f"p{i}__scale"]))
+            row.append(x)
+        out.append(tuple(row))
+    return tuple(out)
+
+
+def _case_const(key: Fn, branches: Sequence[tuple[Any, Any]], what: str) -> Sc:
+    """The value of ``branches`` (match, value) whose match equals ``key``'s, none where no match does."""
+    kinds = {_type_of_const(v) for _, v in branches}
+    if len(kinds) != 1 or None in kinds:
+        raise Unsupported(f"{what} of mixed or unknown kinds")
+    kind = kinds.pop()
+    pairs = [(_lit(plain(m)), v) for m, v in branches]
+    if kind is not Decimal:
+        return Sc(lambda t: key(t).cases(*((m, _lit(v)) for m, v in pairs), else_=None), kind)
+    scales = [_scale_of(v) for _, v in pairs]
+    sqls = max(scales)
+    sql = _decimal(sqls)
+
+    def value(t: Expr) -> Expr:
+        return key(t).cases(*((m, _lit(v).cast(sql)) for m, v in pairs), else_=ibis.null().cast(sql))
+
+    if len(set(scales)) == 1:
+        return Sc(value, Decimal, sqls, sqls)
+
+    def scale(t: Expr) -> Expr:
+        return key(t).cases(
+            *((m, ibis.literal(x, type="int64")) for (m, _), x in zip(pairs, scales, strict=True)), else_=0
+        )
+
+    return Sc(value, Decimal, sqls, scale)
+
+
 def _decimal_scale(type_: str, field: str) -> int:
     if type_ in FACT_TYPES:
         from swrules.columnar._schema import HOURS_SCALE, columns
@@ -1639,6 +2215,20 @@ _PROPERTIES: Final[dict[tuple[str, str], Callable[[_Compiler, RowV], Any]]] = {
     ("post_status", "holder_certified"): _holder_certified,
     ("held", "rank"): _held_rank,
 }
+
+
+@contextlib.contextmanager
+def unfused() -> Iterator[None]:
+    """Ibis compiling without fusing a select into the selects that read it: a plan reads the rows of a rule
+    from many places (each aggregate joined back), and fusing copies them into each (SQL growing exponentially
+    with the statements of a rule); kept apart, each is a common table expression DuckDB plans once."""
+    options = ibis.options.sql
+    before = options.fuse_selects
+    options.fuse_selects = False
+    try:
+        yield
+    finally:
+        options.fuse_selects = before
 
 
 def compile_rule_plan(
