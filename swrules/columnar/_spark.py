@@ -25,13 +25,19 @@ def java_missing() -> str | None:
 
 
 def local_session(
-    app_name: str = "swrules", *, cores: int = 2, shuffle_partitions: int = 4, quick_start: bool = True
+    app_name: str = "swrules",
+    *,
+    cores: int = 2,
+    shuffle_partitions: int = 4,
+    quick_start: bool = True,
+    driver_memory: str = "2g",
 ) -> Any:
     """A SparkSession in local mode: ``local[2]``, no web UI, bound to 127.0.0.1, few shuffle partitions, UTC.
 
     ``quick_start`` starts the JVM with its quick compiler only and the serial collector (about half the
     start-up and first-job time on two cores); pass False for long jobs. It applies to the first session of a
-    process, and not when PYSPARK_SUBMIT_ARGS is set. Raises :class:`~swrules.errors.EngineUnavailableError`
+    process, and not when PYSPARK_SUBMIT_ARGS is set. ``driver_memory`` is the JVM's heap: Spark's planner
+    needs about 2 GB for dingnan-2020's allowance rules (1 GB, Spark's default, runs out). Raises :class:`~swrules.errors.EngineUnavailableError`
     when Java or pyspark is missing.
     """
     from swrules.errors import EngineUnavailableError
@@ -56,6 +62,7 @@ def local_session(
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", str(cores))
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", driver_memory)
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -32,7 +32,7 @@ import attrs
 import duckdb
 import pyarrow as pa
 
-from swrules.columnar._compile import ONE, Emit, Tables, compile_rule_plan
+from swrules.columnar._compile import ONE, Emit, Tables, compile_rule_plan, rows_field, rows_to_column, unfused
 from swrules.columnar._engine import (
     _arrow,
     _Derivations,
@@ -62,7 +62,7 @@ from swrules.engine._program import BoundRule
 from swrules.engine._run import stamped
 from swrules.errors import ColumnarUnsupportedError, EngineError, EngineUnavailableError, RuleFailedError
 from swrules.facts import FACT_TYPES
-from swrules.items import Item
+from swrules.items import ITEM_TYPES, Item
 from swrules.load import FactSet, Rejected, load_facts
 from swrules.period import Period
 from swrules.result import Result
@@ -313,6 +313,9 @@ def _item_arrow(item_type: str, items: Sequence[Item]) -> pa.Table:
             values = [v.value if isinstance(v, enum.Enum) else v for v in values]
         elif sql == "VARCHAR[]":
             values = [None if v is None else list(v) for v in values]
+        elif sql.startswith("STRUCT"):
+            kinds = cast(Any, rows_field(ITEM_TYPES[item_type], name))
+            values = [rows_to_column(kinds, v) for v in values]
         arrays[name] = values
     return pa.table(arrays, schema=_item_schema(item_type))
 
@@ -356,17 +359,20 @@ def _compile(backend: _Backend, ruleset: Ruleset, program: Program, number: int,
     names = {**{t: t for t in FACT_TYPES}, **_item_tables(number)}
     tables = Tables(backend, names, _scaled(scaled))
     out = []
-    for stratum in program.strata:
-        for rule in _order(ruleset.id, stratum):
-            plan = compile_rule_plan(ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables)
-            try:
-                checks = tuple((backend.backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
-                emits = tuple((e, backend.backend.compile(_selection(e))) for e in plan.emits)
-            except Exception as err:  # an Ibis construct the pyspark backend lacks
-                if not _is_spark_error(err):
-                    raise
-                raise ColumnarUnsupportedError(ruleset.id, rule.id, f"for Spark ({_first_line(err)})") from None
-            out.append(_Compiled(rule, checks, emits))
+    with unfused():  # as on DuckDB: without it a rule's plan copies its rows into every select that reads them
+        for stratum in program.strata:
+            for rule in _order(ruleset.id, stratum):
+                plan = compile_rule_plan(
+                    ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables
+                )
+                try:
+                    checks = tuple((backend.backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
+                    emits = tuple((e, backend.backend.compile(_selection(e))) for e in plan.emits)
+                except Exception as err:  # an Ibis construct the pyspark backend lacks
+                    if not _is_spark_error(err):
+                        raise
+                    raise ColumnarUnsupportedError(ruleset.id, rule.id, f"for Spark ({_first_line(err)})") from None
+                out.append(_Compiled(rule, checks, emits))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (program, tuple(out))
