@@ -14,6 +14,7 @@ evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rul
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -25,6 +26,9 @@ import ibis
 import pyarrow as pa
 
 from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
+from swrules.columnar._itemsql import add_rows, first, item_rows
+from swrules.columnar._result import ORDER, ColumnarResult, ResultTables, _drop
+from swrules.columnar._schema import sql_text
 from swrules.columnar._tables import (
     FactTables,
     add_scales,
@@ -76,6 +80,7 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
             out.append((f.name, ""))  # a field no table can hold (a rule reading it is refused)
     out.append(("_key", "VARCHAR"))
     out.append(("_ord", "VARCHAR"))
+    out.append(("_matched", "VARCHAR[]"))  # the keys of what the rule matched, in pattern order
     return out
 
 
@@ -114,6 +119,9 @@ class _Store:
                 continue
             if name in ("_key", "_ord"):
                 arrays[name] = keys
+                continue
+            if name == "_matched":
+                arrays[name] = [None] * len(items)
                 continue
             field = name[: -len("__scale")] if name.endswith("__scale") else name
             values = [getattr(item, field) for item in items]
@@ -191,6 +199,7 @@ class _Compiled:
     rule: BoundRule
     checks: tuple[tuple[str, str], ...]  # (sql, message)
     emits: tuple[tuple[Emit, str], ...]
+    inserts: tuple[str, ...] = ()  # of each emit: its items as rows of their table, stamped and keyed, in SQL
 
 
 #: Compiled programs by (ruleset, program fingerprint, world, the places of the facts' decimals in columns): Ibis
@@ -218,7 +227,8 @@ def _compile(
             plan = compile_rule_plan(ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables)
             checks = tuple((backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
             emits = tuple((e, backend.compile(_selection(e))) for e in plan.emits)
-            out.append(_Compiled(rule, checks, emits))
+            inserts = tuple(item_rows(ruleset.id, rule, e, sql) for e, sql in emits)
+            out.append(_Compiled(rule, checks, emits, inserts))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (program, tuple(out))
@@ -260,11 +270,13 @@ def check_columnar(ruleset: Ruleset, period: Period, *, scaled: bool = True) -> 
 def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
     """Evaluate ``facts`` (a FactTables, or what load_facts accepts) on the columnar engine.
 
-    Every rule is compiled before the facts are read (or, for a FactTables, looked at)."""
+    Every rule is compiled before the facts are read (or, for a FactTables, looked at). The result keeps its
+    items in the engine's tables (in the FactTables' connection, for a FactTables) until they are asked for."""
     programs = _programs(ruleset, period)
     from_objects = not isinstance(facts, FactTables)
     con = duckdb.connect() if from_objects else facts.con
     stores: list[_Store] = []
+    kept = False
     try:
         stores = _setup(con, programs, from_objects)
         scaled = from_objects or facts.scaled
@@ -272,13 +284,23 @@ def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
         if from_objects:
             facts = facts if isinstance(facts, FactSet) else load_facts(facts)
             _insert_facts(con, facts)
-        result = _run(con, ruleset, period, programs, compiled, stores)
-        return attrs.evolve(result, explained_by=_native_run(facts, ruleset, period))
+        tables = _run(con, ruleset, period, programs, compiled, stores)
+        if from_objects:  # the facts are not read again: only the items are kept
+            for fact_type in FACT_TYPES:
+                con.execute(f'DROP TABLE IF EXISTS "{fact_type}"')
+        kept = True
+        result = ColumnarResult.of(
+            ruleset, period, ENGINE, tables, _native_run(facts, ruleset, period), close=from_objects
+        )
+        if not from_objects:
+            facts.results.append(weakref.ref(result))
+        return result
     finally:
-        for store in stores:
-            store.drop()
+        if not kept:
+            for store in stores:
+                store.drop()
         con.execute(f'DROP TABLE IF EXISTS "{ONE}"')
-        if from_objects:
+        if from_objects and not kept:
             con.close()
 
 
@@ -317,24 +339,54 @@ def _run(
     programs: Sequence[Program],
     compiled: Sequence[Sequence[_Compiled]],
     stores: Sequence[_Store],
-) -> Result:
-    from swrules.evaluation import World, build_result
+) -> ResultTables:
+    """Run every program's rules, their items made in SQL into the item tables: those tables, kept for a result."""
+    for program_rules, store in zip(compiled, stores, strict=True):
+        held = dict.fromkeys(store.names, 0)
+        for one in program_rules:
+            _execute_rows(con, one, store, held)
+    owned = [frozenset(r.id for s in programs[0].strata for r in s)] + [p.owned for p in programs[1:]]
+    by_id = [{r.rule.id: r.rule for r in one} for one in compiled]
+    tables = ResultTables.keep(con, [store.names for store in stores], owned, by_id)
+    due = ", ".join(sql_text(str(m)) for m in programs[0].frame.due_months) or "NULL"
+    late = first(
+        tables.execute(
+            f"SELECT rule, id, due FROM ({tables.source('obligation')}) AS s WHERE due NOT IN ({due}) "
+            f"ORDER BY {ORDER['obligation']} LIMIT 1"
+        )
+    )
+    if late is not None:
+        _drop(con, tables.all_names(), False)
+        raise EngineError(
+            f"rule {late[0]!r} derived obligation {late[1]!r} due {late[2]}, which is not a month of {period} "
+            "within the ruleset's window"
+        )
+    return tables
 
-    worlds = []
-    for program, rules, store in zip(programs, compiled, stores, strict=True):
-        items: list[Item] = []
-        derivations = _Derivations()
-        objects: dict[str, Any] = {}
-        for one in rules:
-            made = _execute(con, one, derivations, objects)
-            items.extend(made)
-            by_type: dict[str, list[Item]] = {}
-            for item in made:
-                by_type.setdefault(item.TYPE, []).append(item)
-            for t, of_type in by_type.items():
-                store.add(t, of_type)
-        worlds.append(World(program, items, derivations, objects))
-    return build_result(ruleset, period, ENGINE, worlds)
+
+def _execute_rows(con: duckdb.DuckDBPyConnection, compiled: _Compiled, store: _Store, held: dict[str, int]) -> None:
+    """Run one rule: its checks, then each emit's items made in SQL and put into the table of their type."""
+    rule = compiled.rule
+    for sql, message in compiled.checks:
+        if _query(con, rule, sql).num_rows:
+            raise RuleFailedError(rule.id, [], message)
+    for (emit, _), rows in zip(compiled.emits, compiled.inserts, strict=True):
+        table = store.names[emit.kind]
+        held[emit.kind] += add_rows(con, rule, emit, rows, table, held[emit.kind], lambda q: _sql(con, rule, q))
+
+
+def _sql(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> None:
+    """A statement of a rule; what cannot be worked out on the facts (a division by zero) fails naming the rule."""
+    try:
+        con.execute(sql)
+    except duckdb.Error as err:
+        raise _failed(rule, err) from None
+
+
+def _failed(rule: BoundRule, err: duckdb.Error) -> RuleFailedError:
+    first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    why = "division by zero" if "division by zero" in first.lower() else first
+    return RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}")
 
 
 class _Derivations(Mapping[str, Derivation]):
@@ -401,9 +453,7 @@ def _query(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> pa.Tabl
     try:
         return arrow_of(con, sql)
     except duckdb.Error as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        why = "division by zero" if "division by zero" in first.lower() else first
-        raise RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}") from None
+        raise _failed(rule, err) from None
 
 
 def _selection(emit: Emit) -> Any:
