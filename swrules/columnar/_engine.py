@@ -14,6 +14,7 @@ evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rul
 from __future__ import annotations
 
 import enum
+import itertools
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
@@ -26,7 +27,8 @@ import ibis
 import pyarrow as pa
 
 from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
-from swrules.columnar._itemsql import add_rows, first, item_rows
+from swrules.columnar._dicts import tables_of_dicts
+from swrules.columnar._itemsql import NEGATIVE, add_rows, first, item_rows
 from swrules.columnar._result import ORDER, ColumnarResult, ResultTables, _drop
 from swrules.columnar._schema import sql_text
 from swrules.columnar._tables import (
@@ -81,6 +83,7 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
     out.append(("_key", "VARCHAR"))
     out.append(("_ord", "VARCHAR"))
     out.append(("_matched", "VARCHAR[]"))  # the keys of what the rule matched, in pattern order
+    out.append(("_batch", "BIGINT"))  # the emit (by number, within the program) that made it
     return out
 
 
@@ -120,7 +123,7 @@ class _Store:
             if name in ("_key", "_ord"):
                 arrays[name] = keys
                 continue
-            if name == "_matched":
+            if name in ("_matched", "_batch"):
                 arrays[name] = [None] * len(items)
                 continue
             field = name[: -len("__scale")] if name.endswith("__scale") else name
@@ -281,7 +284,7 @@ def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
         stores = _setup(con, programs, from_objects)
         scaled = from_objects or facts.scaled
         compiled = [_compile(con, ruleset, p, n, scaled) for n, p in enumerate(programs)]
-        if from_objects:
+        if from_objects and not (isinstance(facts, list) and tables_of_dicts(con, facts)):
             facts = facts if isinstance(facts, FactSet) else load_facts(facts)
             _insert_facts(con, facts)
         tables = _run(con, ruleset, period, programs, compiled, stores)
@@ -304,7 +307,7 @@ def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
             con.close()
 
 
-def _native_run(facts: FactSet | FactTables, ruleset: Ruleset, period: Period) -> Callable[[], Result]:
+def _native_run(facts: Any, ruleset: Ruleset, period: Period) -> Callable[[], Result]:
     """The native engine's result on the same facts, made once when first asked for: a columnar run keeps what
     each item matched, not what it counted or on which day it was judged, so its items are explained from it.
 
@@ -342,9 +345,10 @@ def _run(
 ) -> ResultTables:
     """Run every program's rules, their items made in SQL into the item tables: those tables, kept for a result."""
     for program_rules, store in zip(compiled, stores, strict=True):
-        held = dict.fromkeys(store.names, 0)
+        batches = itertools.count()
+        held: dict[str, int] = dict.fromkeys(store.names, 0)
         for one in program_rules:
-            _execute_rows(con, one, store, held)
+            _execute_rows(con, one, store, batches, held)
     owned = [frozenset(r.id for s in programs[0].strata for r in s)] + [p.owned for p in programs[1:]]
     by_id = [{r.rule.id: r.rule for r in one} for one in compiled]
     tables = ResultTables.keep(con, [store.names for store in stores], owned, by_id)
@@ -364,27 +368,31 @@ def _run(
     return tables
 
 
-def _execute_rows(con: duckdb.DuckDBPyConnection, compiled: _Compiled, store: _Store, held: dict[str, int]) -> None:
+def _execute_rows(
+    con: duckdb.DuckDBPyConnection, compiled: _Compiled, store: _Store, batches: Iterator[int], held: dict[str, int]
+) -> None:
     """Run one rule: its checks, then each emit's items made in SQL and put into the table of their type."""
     rule = compiled.rule
     for sql, message in compiled.checks:
         if _query(con, rule, sql).num_rows:
             raise RuleFailedError(rule.id, [], message)
+
+    def run(sql: str) -> Any:
+        try:
+            return con.execute(sql)
+        except duckdb.Error as err:
+            raise _failed(rule, err) from None
+
     for (emit, _), rows in zip(compiled.emits, compiled.inserts, strict=True):
-        table = store.names[emit.kind]
-        held[emit.kind] += add_rows(con, rule, emit, rows, table, held[emit.kind], lambda q: _sql(con, rule, q))
-
-
-def _sql(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> None:
-    """A statement of a rule; what cannot be worked out on the facts (a division by zero) fails naming the rule."""
-    try:
-        con.execute(sql)
-    except duckdb.Error as err:
-        raise _failed(rule, err) from None
+        batch = next(batches)
+        held[emit.kind] += add_rows(con, rule, emit, rows, store.names[emit.kind], batch, bool(held[emit.kind]), run)
 
 
 def _failed(rule: BoundRule, err: duckdb.Error) -> RuleFailedError:
     first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if NEGATIVE in first:  # as Obligation refuses it, in the native engine: the keys matched, then the message
+        matched, _, why = first.split(NEGATIVE, 1)[1].partition("\x02")
+        return RuleFailedError(rule.id, matched.split("\x01") if matched else [], "ValueError: obligation " + why)
     why = "division by zero" if "division by zero" in first.lower() else first
     return RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}")
 

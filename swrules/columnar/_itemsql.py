@@ -26,10 +26,10 @@ from swrules.errors import ColumnarUnsupportedError, EngineError, RuleFailedErro
 from swrules.items import ITEM_TYPES
 from swrules.lang._types import fields_of
 
-__all__ = ["NEW", "add_rows", "decimal_text", "first", "item_rows", "key_sql"]
+__all__ = ["NEGATIVE", "add_rows", "decimal_text", "first", "item_rows", "key_sql"]
 
-#: The table an emit's rows are made in before they join their item table.
-NEW: Final = "_swrules_new"
+#: What the error an obligation of a negative amount raises in SQL begins with.
+NEGATIVE: Final = "swrules: obligation "
 
 _DEC: Final = f"DECIMAL(38,{ITEM_DECIMAL_SCALE})"
 
@@ -161,13 +161,17 @@ def item_rows(ruleset: str, rule: BoundRule, emit: Emit, selection: str) -> str:
         values["deadline"] = f"CAST({literal(rule.deadline)} AS DATE)"
         values["deadline_status"] = f"CAST({literal(rule.deadline_status)} AS VARCHAR)"
     if emit.kind == "obligation":  # Obligation keeps its amount in cents (Decimal.quantize: half to even)
-        cents = f"CAST(round_even({values['amount']}, 2) AS {_DEC})"
-        scales["amount"] = f"CASE WHEN ({values['amount']}) IS NULL THEN NULL ELSE CAST(2 AS BIGINT) END"
-        values["amount__raw"] = values["amount"]
-        values["amount"] = cents
+        raw = values["amount"]
+        matched = " || chr(1) || ".join(f"CAST(k{j} AS VARCHAR)" for j in range(len(emit.matched))) or "''"
+        negative = (
+            f"error('{NEGATIVE}' || {matched} || chr(2) || COALESCE(CAST({values['id']} AS VARCHAR), 'None') || "
+            f"': amount must not be negative (got ' || ({_text_of(raw, scales['amount'])}) || ')')"
+        )
+        values["amount"] = f"CASE WHEN ({raw}) < 0 THEN {negative} ELSE CAST(round_even({raw}, 2) AS {_DEC}) END"
+        scales["amount"] = f"CASE WHEN ({raw}) IS NULL THEN NULL ELSE CAST(2 AS BIGINT) END"
     select = []
     for name, _ in columns_of(emit.kind):
-        if name in ("_key", "_ord"):
+        if name in ("_key", "_ord", "_batch"):
             continue
         if name == "_matched":
             keys = ", ".join(f"CAST(k{j} AS VARCHAR)" for j in range(len(emit.matched)))
@@ -176,8 +180,6 @@ def item_rows(ruleset: str, rule: BoundRule, emit: Emit, selection: str) -> str:
             select.append(f"{scales.get(name[: -len('__scale')], 'NULL')} AS {quote(name)}")
         else:
             select.append(f"{values[name]} AS {quote(name)}")
-    if "amount__raw" in values:
-        select.append(f"{values['amount__raw']} AS amount__raw")
     key = key_sql(emit.kind, rule.deadline if emit.kind == "finding" else None)
     inner = f"SELECT {', '.join(select)} FROM ({selection}) AS _emitted"
     return f"SELECT _item.*, {key} AS _key, {key} AS _ord FROM ({inner}) AS _item"
@@ -188,7 +190,7 @@ def _content(kind: str) -> list[str]:
     return [
         name
         for name, _ in columns_of(kind)
-        if not name.endswith("__scale") and name not in ("_key", "_ord", "_matched")
+        if not name.endswith("__scale") and name not in ("_key", "_ord", "_matched", "_batch")
     ]
 
 
@@ -198,56 +200,65 @@ def add_rows(
     emit: Emit,
     rows: str,
     table: str,
-    held: int,
+    batch: int,
+    held: bool,
     query: Callable[[str], Any],
 ) -> int:
-    """Put the rows ``rows`` (from :func:`item_rows`) of ``rule``'s ``emit`` into ``table`` (holding ``held``
-    rows): how many went in. As the native engine: two items with one key from different rules, or different
-    items with one key from one rule, are an error; the same item derived again by the same rule is one item."""
-    query(f"CREATE OR REPLACE TEMP TABLE {NEW} AS {rows}")
-    made, distinct = first(con.execute(f"SELECT count(*), count(DISTINCT _key) FROM {NEW}")) or (0, 0)
+    """Put the rows ``rows`` (from :func:`item_rows`) of ``rule``'s ``emit`` into ``table``, marked ``batch``
+    (``held``: rows there before, of lower marks): how many it kept. As the native engine: two items with one key
+    from different rules, or different items with one key from one rule, are an error; the same item derived
+    again by the same rule is one item."""
+    names = ", ".join(quote(name) for name, _ in columns_of(emit.kind) if name != "_batch")
+    made = int(first(query(f"INSERT INTO {quote(table)} ({names}, _batch) SELECT {names}, {batch} FROM ({rows})"))[0])
     if not made:
         return 0
     if emit.kind not in rule.definition.emits:
         raise RuleFailedError(rule.id, [], f"derived a {emit.kind}, which it does not declare")
-    if emit.kind == "obligation":
-        negative = con.execute(f"SELECT id, amount__raw FROM {NEW} WHERE amount__raw < 0 ORDER BY _key LIMIT 1")
-        found = first(negative)
-        if found is not None:
-            amount = Decimal(found[1]).normalize()
-            raise RuleFailedError(
-                rule.id, [], f"obligation {found[0]}: amount must not be negative (got {format(amount, 'f')})"
-            )
+    t = quote(table)
+    new = f"{t} AS n WHERE n._batch = {batch}"
+    # Different keys may share a hash, never one key two: as many hashes as rows, and the keys are all different.
+    distinct = int(first(con.execute(f"SELECT count(DISTINCT hash(n._key)) FROM {new}"))[0])
     content = _content(emit.kind)
     same = " AND ".join(f"n.{quote(c)} IS NOT DISTINCT FROM o.{quote(c)}" for c in content)
-    again = False
+    kept = made
     if held:
         clash = first(
             con.execute(
-                f"SELECT n._key, o.rule, ({same}) AND o.rule = ? FROM {NEW} n JOIN {quote(table)} o ON n._key = o._key "
-                "ORDER BY 3, n._key LIMIT 1",
+                f"SELECT n._key, o.rule, ({same}) AND o.rule = ? FROM {t} AS n JOIN {t} AS o "
+                f"ON n._key = o._key AND o._batch < {batch} WHERE n._batch = {batch} ORDER BY 3, n._key LIMIT 1",
                 [rule.id],
             )
         )
         if clash is not None:
             if not clash[2]:
                 raise EngineError(f"rules {clash[1]!r} and {rule.id!r} both derive {clash[0]!r}; an item has one cause")
-            again = True
+            # derived again, the same: the item is there already
+            kept -= int(
+                first(
+                    con.execute(
+                        f"DELETE FROM {t} AS n WHERE n._batch = {batch} AND EXISTS "
+                        f"(SELECT 1 FROM {t} AS o WHERE o._batch < {batch} AND o._key = n._key)"
+                    )
+                )[0]
+            )
     if distinct < made:
-        whole = ", ".join(quote(c) for c in content)
+        whole = ", ".join(f"n.{quote(c)}" for c in content)
         clash = first(
             con.execute(
-                f"SELECT _key FROM {NEW} GROUP BY _key HAVING count(DISTINCT ({whole})) > 1 ORDER BY _key LIMIT 1"
+                f"SELECT n._key FROM {new} GROUP BY n._key HAVING count(DISTINCT ({whole})) > 1 ORDER BY n._key LIMIT 1"
             )
         )
         if clash is not None:
             raise EngineError(f"rules {rule.id!r} and {rule.id!r} both derive {clash[0]!r}; an item has one cause")
-    names = ", ".join(quote(name) for name, _ in columns_of(emit.kind))
-    source = f"(SELECT DISTINCT ON (_key) * FROM {NEW})" if distinct < made else NEW
-    where = f" WHERE NOT EXISTS (SELECT 1 FROM {quote(table)} o WHERE o._key = s._key)" if again else ""
-    con.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {source} AS s{where}")
-    con.execute(f"DROP TABLE {NEW}")
-    return int(distinct)
+        kept -= int(
+            first(
+                con.execute(
+                    f"DELETE FROM {t} WHERE _batch = {batch} AND rowid NOT IN "
+                    f"(SELECT min(rowid) FROM {t} WHERE _batch = {batch} GROUP BY _key)"
+                )
+            )[0]
+        )
+    return kept
 
 
 def first(cursor: Any) -> Any:
@@ -259,12 +270,16 @@ def first(cursor: Any) -> Any:
 def decimal_text(column: str, prefix: str = "") -> str:
     """A decimal column (``DECIMAL(38,10)`` and its places beside it) as the text of the Decimal an item holds:
     ``Decimal(text)`` is that value with its places, ``format(…, "f")`` of it that text."""
-    value, scale = f"{prefix}{quote(column)}", f"{prefix}{quote(column + '__scale')}"
-    text = f"CAST({value} AS VARCHAR)"
-    cut = f"{ITEM_DECIMAL_SCALE} - {scale} + CASE WHEN {scale} = 0 THEN 1 ELSE 0 END"
-    wider = f"{text} || repeat('0', CAST({scale} - {ITEM_DECIMAL_SCALE} AS BIGINT))"  # more places than held
+    return _text_of(f"{prefix}{quote(column)}", f"{prefix}{quote(column + '__scale')}")
+
+
+def _text_of(value: str, scale: str) -> str:
+    """The text of a ``DECIMAL(38,10)`` value with ``scale`` places (more places than it holds: zeros)."""
+    text = f"CAST(CAST({value} AS {_DEC}) AS VARCHAR)"
+    cut = f"{ITEM_DECIMAL_SCALE} - ({scale}) + CASE WHEN ({scale}) = 0 THEN 1 ELSE 0 END"
+    wider = f"{text} || repeat('0', CAST(({scale}) - {ITEM_DECIMAL_SCALE} AS BIGINT))"
     return (
-        f"CASE WHEN {value} IS NULL THEN NULL WHEN {scale} > {ITEM_DECIMAL_SCALE} THEN {wider} "
+        f"CASE WHEN ({value}) IS NULL THEN NULL WHEN ({scale}) > {ITEM_DECIMAL_SCALE} THEN {wider} "
         f"ELSE substr({text}, 1, length({text}) - ({cut})) END"
     )
 

@@ -3,16 +3,21 @@
 The files are those :func:`swrules.frames.write_tables` writes from a result's items (``post_grades.parquet``,
 ``eligibility.parquet``, ``obligations.parquet``, ``findings.parquet``): the same columns in the same order, of the
 same types (money ``decimal128(38, 2)``, ``actual`` and ``required`` with the most places of any of their values,
-dates ``date32``), the rows in the sections' order. DuckDB streams each one out: no row passes through Python.
+dates ``date32``), the rows in the sections' order, streamed from DuckDB in Arrow batches into the file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from swrules.columnar._itemsql import first
 from swrules.columnar._schema import quote, sql_text
+from swrules.errors import SwrulesError
 from swrules.period import Period
 
 if TYPE_CHECKING:
@@ -108,6 +113,30 @@ def copy_sections(tables: ResultTables, folder: Path) -> list[Path]:
     for section, (kind, columns, join) in _columns(tables).items():
         path = folder / f"{section}.parquet"
         query = f"SELECT {', '.join(columns)} FROM ({tables.source(kind)}) AS s{join} ORDER BY {ORDER[kind]}"
-        tables.execute(f"COPY ({query}) TO {sql_text(str(path))} (FORMAT parquet)")
+        try:
+            _write(_reader(tables.con.sql(query)), path)
+        except duckdb.Error as err:
+            raise SwrulesError(f"{path}: cannot be written: {str(err).splitlines()[0]}") from None
+        except OSError as err:
+            raise SwrulesError(f"{path}: cannot be written: {err.strerror or err}") from None
         written.append(path)
     return written
+
+
+#: Rows per batch streamed from DuckDB into the Parquet writer.
+_BATCH: Final = 200_000
+
+
+def _reader(relation: Any) -> pa.RecordBatchReader:
+    """A relation's rows as Arrow batches (DuckDB 1.3 and later name it ``to_arrow_reader``)."""
+    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    reader: pa.RecordBatchReader = fetch(_BATCH)
+    return reader
+
+
+def _write(reader: pa.RecordBatchReader, path: Path) -> None:
+    """The batches of ``reader`` as one Parquet file, every column nullable (as pyarrow writes a table's)."""
+    schema = pa.schema([pa.field(f.name, f.type) for f in reader.schema])
+    with pq.ParquetWriter(str(path), schema) as writer:
+        for batch in reader:
+            writer.write_table(pa.Table.from_batches([batch]).cast(schema))

@@ -143,7 +143,7 @@ class ResultTables:
 def _readable(kind: str) -> str:
     out = []
     for name, sql in columns_of(kind):
-        if name.endswith("__scale") or name == "_ord":
+        if name.endswith("__scale") or name in ("_ord", "_batch"):
             continue
         out.append(f"{decimal_text(name)} AS {quote(name)}" if sql.startswith("DECIMAL") else quote(name))
     return ", ".join(out)
