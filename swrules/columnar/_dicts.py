@@ -66,6 +66,28 @@ def _values(column: Column, values: list[Any]) -> list[Any] | None:
     return out
 
 
+def _columns(cols: Sequence[Column], facts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The facts' columns as Arrow arrays, or None where a value is not of the plain shape.
+
+    All at once where every value already has its Arrow type (Arrow reads the dicts); Arrow would take a float for
+    an integer and a tuple for a list, which the loader refuses, so those columns are looked at here too."""
+    struct = pa.struct([(c.name, _ARROW[c.kind]) for c in cols])
+    try:
+        whole = pa.array(facts, type=struct)
+    except (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError):
+        whole = None  # a value of another type (money as an int, say): column by column
+    arrays: dict[str, Any] = {}
+    for i, column in enumerate(cols):
+        if whole is not None and column.kind not in ("int", "refs"):
+            arrays[column.name] = whole.field(i)
+            continue
+        values = _values(column, [fact.get(column.name) for fact in facts])
+        if values is None:
+            return None
+        arrays[column.name] = whole.field(i) if whole is not None else pa.array(values, type=_ARROW[column.kind])
+    return arrays
+
+
 def _typed(column: Column) -> tuple[str, str, str | None]:
     """(the column read from its raw text or value, the raw value's own check, its places where a decimal)."""
     c = quote(column.name)
@@ -103,7 +125,7 @@ def tables_of_dicts(con: duckdb.DuckDBPyConnection, rows: Sequence[Any]) -> bool
         taken = all(_insert(con, t, [rows[i] for i in indexes], indexes) for t, indexes in by_type.items())
         if taken and not check_between(con, [], str):  # a problem between facts: the loader words it
             return True
-    except (duckdb.Error, pa.ArrowException):  # a value Arrow or DuckDB cannot take as it is (a lone surrogate)
+    except (duckdb.Error, pa.ArrowException, UnicodeError, OverflowError):  # a value not taken as it is
         pass
     for fact_type in FACT_TYPES:
         con.execute(f"DELETE FROM {quote(fact_type)}")
@@ -118,12 +140,9 @@ def _insert(con: duckdb.DuckDBPyConnection, fact_type: str, facts: list[dict[str
     for fact in facts:
         if not known.issuperset(fact):
             return False  # an unknown field: the loader names it
-    arrays = {}
-    for column in cols:
-        values = _values(column, [fact.get(column.name) for fact in facts])
-        if values is None:
-            return False
-        arrays[column.name] = pa.array(values, type=_ARROW[column.kind])
+    arrays = _columns(cols, facts)
+    if arrays is None:
+        return False
     arrays["_index"] = pa.array(indexes, type=pa.int64())
     raw = pa.table(arrays)
     typed_parts, raw_ok, scales = [], [], {}
