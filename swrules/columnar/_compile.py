@@ -797,6 +797,8 @@ class _Compiler:
                     scale = _col(col + "__scale")
                 return Sc(_col(col), Decimal, sqls, scale)
             return Sc(_col(col), ftype)
+        if name == "key" and row.type in ITEM_TYPES:
+            return Sc(_col(row.prefix + "_key"), str)
         prop = _PROPERTIES.get((row.type, name))
         if prop is not None:
             return prop(self, row)
@@ -844,6 +846,11 @@ class _Compiler:
     def x_index(self, node: Any, scope: Scope) -> Any:
         base = self.expr(node.children[0], scope)
         key = self.expr(node.children[1], scope)
+        if isinstance(base, Const) and isinstance(key, Sc) and key.t is int and isinstance(base.value, tuple):
+            # a constant list at a whole number of the facts: a choice among its elements (Python's negative
+            # indexes count from the end; past either end there is no element)
+            n = len(base.value)
+            return _case_const(key.fn, [(i, base.value[i]) for i in range(-n, n)], "a constant list's elements")
         if not isinstance(key, Const) or not isinstance(key.value, int):
             raise Unsupported("an index that is not a whole number literal")
         if isinstance(base, Const):
@@ -858,7 +865,26 @@ class _Compiler:
         parts = [self.expr(c, scope) for c in node.children if c is not None]
         if all(isinstance(p, Const) for p in parts):
             return Const(tuple(p.value for p in parts))
-        raise Unsupported("a list of values that are not constants")
+        return self.row_list(parts, scope)
+
+    def row_list(self, parts: Sequence[Any], scope: Scope) -> ListV:
+        """A list display of values of the rows: one element per part, in order, for each row."""
+        scalars = [self.scalar(x) for x in parts]
+        kinds = {x.t for x in scalars if x is not None}
+        if None in scalars or len(kinds) != 1 or Decimal in kinds or isinstance(next(iter(kinds)), ListOf):
+            raise Unsupported("a list of values that are not constants, of different kinds or decimals")
+        p = self.fresh() + "_"
+        order = p + "_n"
+        st = scope.table
+        pieces = [
+            st.select(*scope.keys, **{p + "e": x.fn(st), order: ibis.literal(i, type="int64")})
+            for i, x in enumerate(scalars)
+            if x is not None
+        ]
+        table = pieces[0]
+        for piece in pieces[1:]:
+            table = table.union(piece)
+        return ListV(table, scope.keys, order, Sc(_col(p + "e"), kinds.pop()), (p + "e", order))
 
     def x_tuple(self, node: Any, scope: Scope) -> Any:
         parts = [self.expr(c, scope) for c in node.children if c is not None]
@@ -923,6 +949,10 @@ class _Compiler:
         if a2 is not None and b2 is not None and a2.t != b2.t:
             if {a2.t, b2.t} == {int, Decimal}:
                 t = Decimal
+            elif {a2.t, b2.t} - {str} and all(
+                isinstance(x, type) and issubclass(x, (str, enum.Enum)) for x in (a2.t, b2.t)
+            ):
+                t = str  # text or a member of an enum: compared and written by the member's value
             else:
                 raise Unsupported("a choice between values of different kinds")
         sa = _dec(a2) if t is Decimal and a2 is not None else a2
@@ -969,9 +999,44 @@ class _Compiler:
         op = str(op_tok)
         if op == "/":
             raise Unsupported("a division outside round(…, places, rounding)")
-        return self.arith(self.expr(left, scope), op, self.expr(right, scope))
+        return self.arith(self.expr(left, scope), op, self.expr(right, scope), scope)
 
-    def arith(self, a: Any, op: str, b: Any) -> Any:
+    def concat(self, a: ListV, b: ListV, scope: Scope) -> ListV:
+        """``a + b``: the elements of ``a`` then those of ``b``, for each row."""
+        ea, eb = a.elem, b.elem
+        same = (isinstance(ea, Sc) and isinstance(eb, Sc) and ea.t == eb.t and (ea.t is not Decimal)) or (
+            isinstance(ea, RowV) and isinstance(eb, RowV) and ea.type == eb.type
+        )
+        if not same:
+            raise Unsupported("joining lists whose elements are of different kinds, or decimals")
+        keys = a.keys if a.keys else b.keys
+        for lst in (a, b):
+            if lst.keys and lst.keys != keys:  # pragma: no cover - lists are made in enclosing scopes
+                raise Unsupported("joining lists of different scopes")
+        p = self.fresh() + "_"
+        order = p + "_n"
+        parts = []
+        template: Any = None
+        for side, lst in enumerate((a, b)):
+            t = lst.table
+            if keys and not lst.keys:  # the same list for every row: repeated for each
+                rows = scope.table.select(*keys).distinct()
+                t = rows.cross_join(t).view()
+            group = [t[k] for k in keys]
+            number = (
+                ibis.row_number().over(group_by=group, order_by=[t[lst.ord]])
+                if group
+                else ibis.row_number().over(order_by=[t[lst.ord]])
+            )
+            cols, template = self.elem_cols(lst.elem, t, p)
+            parts.append(t.select(*keys, **cols, **{order: number + ibis.literal(side * 2**40, type="int64")}))
+        self.check_keys(ListV(parts[0], keys, order, template, ()), scope)
+        joined = parts[0].union(parts[1])
+        return ListV(joined, keys, order, template, tuple(c for c in joined.columns if c not in keys))
+
+    def arith(self, a: Any, op: str, b: Any, scope: Scope | None = None) -> Any:
+        if op == "+" and scope is not None and (isinstance(a, ListV) or isinstance(b, ListV)):
+            return self.concat(self.as_list(a, scope), self.as_list(b, scope), scope)
         if isinstance(a, Const) and isinstance(b, Const):
             x, y = a.value, b.value
             if op == "+" and (isinstance(x, str) or isinstance(y, str)):
@@ -1016,6 +1081,11 @@ class _Compiler:
             return self.lexicographic(pa, op, pb)
         if (isinstance(a, Const) and a.value is None) or (isinstance(b, Const) and b.value is None):
             other = b if isinstance(a, Const) and a.value is None else a
+            if isinstance(other, RowV) and op in ("==", "!="):
+                present = _col(other.prefix + "_key")
+                if op == "==":
+                    return Sc(lambda t: present(t).isnull(), bool)
+                return Sc(lambda t: present(t).notnull(), bool)
             s = self.scalar(other)
             if s is None:  # pragma: no cover - two constants are compared above
                 raise Unsupported("a comparison of none with none")
@@ -1175,7 +1245,16 @@ class _Compiler:
         key = self.expr(args[1], scope)
         if isinstance(key, Const):
             return Const(self.params.get(f"{prefix}.{plain(key.value)}"))
-        raise Unsupported("param(group, key) with a key read from the facts")
+        if isinstance(key, Sc) and isinstance(key.t, type) and issubclass(key.t, enum.Enum):
+            names = [str(m.value) for m in key.t]  # an enum key names one of its members' values
+        elif isinstance(key, Sc) and key.t is str:
+            names = [k[len(prefix) + 1 :] for k in self.params if k.startswith(prefix + ".")]
+        else:
+            raise Unsupported("param(group, key) with a key of the facts that is not text")
+        found = [(n, self.params[f"{prefix}.{n}"]) for n in names if self.params.get(f"{prefix}.{n}") is not None]
+        if not found:
+            return Const(None)
+        return _case_const(key.fn, found, f"the parameters {prefix}.…")
 
     def obligation_id(self, values: list[Any]) -> Any:
         parts: list[Any] = [Const(self.ruleset), Const(self.rule.id), *values]
@@ -1430,9 +1509,28 @@ class _Compiler:
 
     def b_decimal(self, values: list[Any], scope: Scope) -> Any:
         s = self.scalar(values[0])
+        if s is not None and s.t is str:
+            return self.decimal_of_text(s, scope)
         if s is None or s.t not in (int, Decimal):
             raise Unsupported("decimal(…) of a value that is not a number")
         return _dec(s)
+
+    def decimal_of_text(self, s: Sc, scope: Scope) -> Sc:
+        """decimal(text): the number the text writes, with as many places as it writes (at most _TEXT_PLACES)."""
+        fn = s.fn
+        pattern = rf"^[+-]?[0-9]+(\.[0-9]{{0,{_TEXT_PLACES}}})?$"
+        bad = scope.table.filter(~fn(scope.table).re_search(pattern).fill_null(True))
+        self.checks.append(Check(bad, f"decimal(…) of text that is not a number of at most {_TEXT_PLACES} places"))
+
+        def value(t: Expr) -> Expr:
+            text = fn(t)
+            return ibis.ifelse(text.re_search(pattern), text, ibis.null().cast("string")).cast(_decimal(_TEXT_PLACES))
+
+        def scale(t: Expr) -> Expr:
+            text = fn(t)
+            return ibis.ifelse(text.contains("."), text.split(".")[1].length(), 0).cast("int64")
+
+        return Sc(value, Decimal, _TEXT_PLACES, scale)
 
     def b_text(self, values: list[Any], scope: Scope) -> Any:
         v = values[0]
@@ -1505,6 +1603,30 @@ class _Compiler:
 
         return Sc(test, bool)
 
+    def b_version_on(self, values: list[Any], scope: Scope) -> Any:
+        """The first element of a collection in force on a day, as columns of the rows (none where none is)."""
+        lst = self.as_list(values[0], scope)
+        day = self.scalar(values[1])
+        if not isinstance(lst.elem, RowV) or day is None or day.t is not date:
+            raise Unsupported("version_on(…) of values that are not facts or items and a date")
+        self.check_keys(lst, scope)
+        probe = self.fresh()
+        st = scope.table.mutate(**{probe: day.fn(scope.table)})
+        scope.table = st
+        here = st.select(*scope.keys, probe)
+        lt = lst.table
+        if lst.keys:
+            renamed = {self.fresh(): k for k in lst.keys}
+            lt = lt.rename(renamed)
+            j = here.join(lt, [here[k] == lt[new] for new, k in renamed.items()])
+        else:
+            j = here.cross_join(lt)
+        j = j.select(*scope.keys, probe, *_with_ord(lst)).view()
+        start, end = lst.elem.prefix + "valid_from", lst.elem.prefix + "valid_until"
+        d = j[probe]
+        j = j.filter((j[start].isnull() | (j[start] <= d)) & (j[end].isnull() | (d <= j[end])))
+        return self.pick(ListV(j, scope.keys, lst.ord, lst.elem, lst.cols), 0, scope)
+
     def b_key(self, values: list[Any], scope: Scope) -> Any:
         row = values[0]
         if not isinstance(row, RowV):
@@ -1534,6 +1656,8 @@ class _Compiler:
 
 
 _NEVER_FOLD: Final = frozenset({"error"})
+#: The most places decimal(…) reads from a text of the facts (the scale of the SQL type it is read into).
+_TEXT_PLACES: Final = 10
 _MISSING: Final = object()
 
 
@@ -1605,6 +1729,33 @@ def _as_text(s: Sc) -> Fn:
         scale = s.scale
         return lambda t: fn(t).cast(_decimal(scale)).cast("string")
     raise Unsupported(f"text of a value of kind {getattr(s.t, '__name__', s.t)}")
+
+
+def _case_const(key: Fn, branches: Sequence[tuple[Any, Any]], what: str) -> Sc:
+    """The value of ``branches`` (match, value) whose match equals ``key``'s, none where no match does."""
+    kinds = {_type_of_const(v) for _, v in branches}
+    if len(kinds) != 1 or None in kinds:
+        raise Unsupported(f"{what} of mixed or unknown kinds")
+    kind = kinds.pop()
+    pairs = [(_lit(plain(m)), v) for m, v in branches]
+    if kind is not Decimal:
+        return Sc(lambda t: key(t).cases(*((m, _lit(v)) for m, v in pairs), else_=None), kind)
+    scales = [_scale_of(v) for _, v in pairs]
+    sqls = max(scales)
+    sql = _decimal(sqls)
+
+    def value(t: Expr) -> Expr:
+        return key(t).cases(*((m, _lit(v).cast(sql)) for m, v in pairs), else_=ibis.null().cast(sql))
+
+    if len(set(scales)) == 1:
+        return Sc(value, Decimal, sqls, sqls)
+
+    def scale(t: Expr) -> Expr:
+        return key(t).cases(
+            *((m, ibis.literal(x, type="int64")) for (m, _), x in zip(pairs, scales, strict=True)), else_=0
+        )
+
+    return Sc(value, Decimal, sqls, scale)
 
 
 def _decimal_scale(type_: str, field: str) -> int:
