@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
 from swrules.columnar._dicts import tables_of_dicts
-from swrules.columnar._itemsql import NEGATIVE, add_rows, first, item_rows
+from swrules.columnar._itemsql import NEGATIVE, add_rows, apart, first, item_rows, key_prefix
 from swrules.columnar._result import ORDER, ColumnarResult, ResultTables, _drop
 from swrules.columnar._schema import sql_text
 from swrules.columnar._tables import (
@@ -346,7 +346,7 @@ def _run(
     """Run every program's rules, their items made in SQL into the item tables: those tables, kept for a result."""
     for program_rules, store in zip(compiled, stores, strict=True):
         batches = itertools.count()
-        held: dict[str, int] = dict.fromkeys(store.names, 0)
+        held: dict[str, list[str]] = {t: [] for t in store.names}  # by type: the key prefixes of the rows held
         for one in program_rules:
             _execute_rows(con, one, store, batches, held)
     owned = [frozenset(r.id for s in programs[0].strata for r in s)] + [p.owned for p in programs[1:]]
@@ -369,7 +369,11 @@ def _run(
 
 
 def _execute_rows(
-    con: duckdb.DuckDBPyConnection, compiled: _Compiled, store: _Store, batches: Iterator[int], held: dict[str, int]
+    con: duckdb.DuckDBPyConnection,
+    compiled: _Compiled,
+    store: _Store,
+    batches: Iterator[int],
+    held: dict[str, list[str]],
 ) -> None:
     """Run one rule: its checks, then each emit's items made in SQL and put into the table of their type."""
     rule = compiled.rule
@@ -384,8 +388,11 @@ def _execute_rows(
             raise _failed(rule, err) from None
 
     for (emit, _), rows in zip(compiled.emits, compiled.inserts, strict=True):
-        batch = next(batches)
-        held[emit.kind] += add_rows(con, rule, emit, rows, store.names[emit.kind], batch, bool(held[emit.kind]), run)
+        # The rows held can share a key with the new ones only where the keys' known beginnings allow it.
+        prefix = key_prefix(emit)
+        clash = not apart(prefix, held[emit.kind])
+        if add_rows(con, rule, emit, rows, store.names[emit.kind], next(batches), clash, run):
+            held[emit.kind].append(prefix)
 
 
 def _failed(rule: BoundRule, err: duckdb.Error) -> RuleFailedError:

@@ -11,7 +11,7 @@ cause done in SQL.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -97,6 +97,21 @@ def key_sql(kind: str, deadline: date | None) -> str:
         tail = "CASE WHEN \"person\" IS NULL THEN '' ELSE '/' || \"person\" END"
         return f"'finding/' || {_text('requirement')} || '/' || {_text('subject')} || {tail}{dated}"
     raise ValueError(f"no key for items of type {kind!r}")  # pragma: no cover - every item type is above
+
+
+def key_prefix(emit: Emit) -> str:
+    """What every key ``emit`` makes begins with, as far as its constants say (at least its type's prefix)."""
+    given = dict(emit.fields)
+    requirement = given.get("requirement")
+    if emit.kind == "finding" and requirement is not None and not isinstance(requirement, Sc):
+        if isinstance(requirement.value, str):
+            return f"finding/{requirement.value}/"
+    return "" if emit.kind == "obligation" else f"{emit.kind}/"
+
+
+def apart(prefix: str, others: Sequence[str]) -> bool:
+    """Whether no key beginning with ``prefix`` can be a key beginning with one of ``others``."""
+    return all(not (prefix.startswith(o) or o.startswith(prefix)) for o in others)
 
 
 def columns_of(kind: str) -> list[tuple[str, str]]:
