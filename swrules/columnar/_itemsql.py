@@ -201,11 +201,10 @@ def item_rows(ruleset: str, rule: BoundRule, emit: Emit, selection: str) -> str:
 
 
 def _content(kind: str) -> list[str]:
-    """The columns that make two items equal (as attrs compares them: decimals by value, not by places)."""
+    """The columns that make two derivations one: the items equal (as attrs compares them: decimals by value, not
+    by places), from the same match (the rule is a column of the item)."""
     return [
-        name
-        for name, _ in columns_of(kind)
-        if not name.endswith("__scale") and name not in ("_key", "_ord", "_matched", "_batch")
+        name for name, _ in columns_of(kind) if not name.endswith("__scale") and name not in ("_key", "_ord", "_batch")
     ]
 
 

@@ -169,3 +169,57 @@ def test_a_negative_amount_fails_as_on_the_native_engine(tmp_path: Path) -> None
             evaluate(facts, ruleset=broken, period="2023", engine=engine)
         messages.append(str(failed.value))
     assert messages[1] == messages[0]
+
+
+def _with_rule(tmp_path: Path, name: str, logic: str) -> Any:
+    source = (Path(__file__).parent.parent.parent / "rulesets" / "xx-county-2023.toml").read_text(encoding="utf-8")
+    rule = (
+        '\n[[rules]]\nid = "holder-listed"\ndoc = "Each certificate holder listed."\nseverity = "advisory"\n'
+        f'rule = """\n{logic}\n"""\nclause = "xx2023.s1.targets"\ntext = "力争"\nreading = "Listed."\n'
+    )
+    (tmp_path / f"{name}.toml").write_text(source + rule, encoding="utf-8")
+    return load_ruleset(tmp_path / f"{name}.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "logic"),
+    [
+        # one item from two matches (a holder of two certificates): two causes, an error on both engines
+        (
+            "two-matches",
+            'match c: certificate\nemit finding { subject = c.holder, requirement = "listed", '
+            "satisfied = true, actual = 1, required = 1 }",
+        ),
+        # one match, the same item twice: one item
+        (
+            "twice",
+            'match c: certificate\nemit finding { subject = c.id, requirement = "listed", satisfied = true, '
+            'actual = 1, required = 1 }\nemit finding { subject = c.id, requirement = "listed", satisfied = true, '
+            "actual = 1, required = 1 }",
+        ),
+        # one match, two different items of one key: an error
+        (
+            "different",
+            'match c: certificate\nemit finding { subject = c.id, requirement = "listed", '
+            'satisfied = true, actual = 1, required = 1 }\nemit finding { subject = c.id, requirement = "listed", '
+            "satisfied = true, actual = 2, required = 1 }",
+        ),
+        # a list of one value twice, each an item from one match: one item
+        (
+            "each",
+            'match c: certificate\nfor x in [1, 1] {\nemit finding { subject = c.id, requirement = "listed", '
+            "satisfied = true, actual = x, required = 1 }\n}",
+        ),
+    ],
+)
+def test_an_item_has_one_cause_as_on_the_native_engine(tmp_path: Path, name: str, logic: str) -> None:
+    ruleset = _with_rule(tmp_path, name, logic)
+    facts = generate(300, year=2023)
+    outcomes = []
+    for engine in ("native", "columnar"):
+        try:
+            outcomes.append(evaluate(facts, ruleset=ruleset, period="2023", engine=engine).to_json())
+        except EngineError as err:
+            outcomes.append(f"{type(err).__name__}: {err}")
+    assert outcomes[1] == outcomes[0]
+    assert ("both derive" in outcomes[0]) == (name in ("two-matches", "different"))
