@@ -82,7 +82,7 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
             out.append((f.name, ""))  # a field no table can hold (a rule reading it is refused)
     out.append(("_key", "VARCHAR"))
     out.append(("_ord", "VARCHAR"))
-    out.append(("_matched", "VARCHAR[]"))  # the keys of what the rule matched, in pattern order
+    out.append(("_matched", "VARCHAR"))  # the keys of what the rule matched: one key, or a JSON list of them
     out.append(("_batch", "BIGINT"))  # the emit (by number, within the program) that made it
     return out
 

@@ -189,8 +189,10 @@ def item_rows(ruleset: str, rule: BoundRule, emit: Emit, selection: str) -> str:
         if name in ("_key", "_ord", "_batch"):
             continue
         if name == "_matched":
-            keys = ", ".join(f"CAST(k{j} AS VARCHAR)" for j in range(len(emit.matched)))
-            select.append(f"CAST([{keys}] AS VARCHAR[]) AS _matched")
+            # one key as it is (cheaper than a list), more as a JSON list of them
+            keys = [f"CAST(k{j} AS VARCHAR)" for j in range(len(emit.matched))]
+            matched = keys[0] if len(keys) == 1 else f"CAST(to_json([{', '.join(keys)}]::VARCHAR[]) AS VARCHAR)"
+            select.append(f"{matched} AS _matched")
         elif name.endswith("__scale"):
             select.append(f"{scales.get(name[: -len('__scale')], 'NULL')} AS {quote(name)}")
         else:

@@ -10,6 +10,7 @@ writes each section from the tables with DuckDB's ``COPY``. The tables are dropp
 from __future__ import annotations
 
 import itertools
+import json
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -379,7 +380,9 @@ def _routed(tables: ResultTables) -> tuple[Routed, Routed]:
             for t, name in tables.names[world].items():
                 found = tables.arrow(f"SELECT _key, rule, _matched FROM {quote(name)}")
                 for key, rule, matched in zip(*(c.to_pylist() for c in found.columns), strict=True):
-                    made.kept[key] = (rules[rule], tuple(matched or ()))
+                    bound = rules[rule]
+                    keys = (matched,) if len(bound.match) == 1 else tuple(json.loads(matched) if matched else ())
+                    made.kept[key] = (bound, keys)
                 del t
             return made
 
