@@ -105,7 +105,12 @@ class _Store:
         self.con = con
         self.names = _item_tables(world)
         for t, name in self.names.items():
-            cols = ", ".join(f'"{c}" {sql}' for c, sql in _item_columns(t) if sql)
+            # The order of an item is its key: a column worked out when read, not stored a second time.
+            cols = ", ".join(
+                f'"{c}" {sql} GENERATED ALWAYS AS ("_key") VIRTUAL' if c == "_ord" else f'"{c}" {sql}'
+                for c, sql in _item_columns(t)
+                if sql
+            )
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({cols})')
 
     def drop(self) -> None:
@@ -120,7 +125,9 @@ class _Store:
         for name, sql in _item_columns(item_type):
             if not sql:
                 continue
-            if name in ("_key", "_ord"):
+            if name == "_ord":
+                continue
+            if name == "_key":
                 arrays[name] = keys
                 continue
             if name in ("_matched", "_batch"):
@@ -135,11 +142,12 @@ class _Store:
             elif sql == "VARCHAR[]":
                 values = [None if v is None else list(v) for v in values]
             arrays[name] = values
-        schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql])
+        schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql and n != "_ord"])
         table = pa.table(arrays, schema=schema)
+        names = ", ".join(f'"{n}"' for n in schema.names)
         self.con.register("_swrules_items", table)
         try:
-            self.con.execute(f'INSERT INTO "{self.names[item_type]}" SELECT * FROM _swrules_items')
+            self.con.execute(f'INSERT INTO "{self.names[item_type]}" ({names}) SELECT {names} FROM _swrules_items')
         finally:
             self.con.unregister("_swrules_items")
 

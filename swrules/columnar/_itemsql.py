@@ -199,7 +199,7 @@ def item_rows(ruleset: str, rule: BoundRule, emit: Emit, selection: str) -> str:
             select.append(f"{values[name]} AS {quote(name)}")
     key = key_sql(emit.kind, rule.deadline if emit.kind == "finding" else None)
     inner = f"SELECT {', '.join(select)} FROM ({selection}) AS _emitted"
-    return f"SELECT _item.*, {key} AS _key, {key} AS _ord FROM ({inner}) AS _item"
+    return f"SELECT _item.*, {key} AS _key FROM ({inner}) AS _item"
 
 
 def _content(kind: str) -> list[str]:
@@ -224,7 +224,7 @@ def add_rows(
     (``held``: rows there before, of lower marks): how many it kept. As the native engine: two items with one key
     from different rules, or different items with one key from one rule, are an error; the same item derived
     again by the same rule is one item."""
-    names = ", ".join(quote(name) for name, _ in columns_of(emit.kind) if name != "_batch")
+    names = ", ".join(quote(name) for name, _ in columns_of(emit.kind) if name not in ("_batch", "_ord"))
     made = int(first(query(f"INSERT INTO {quote(table)} ({names}, _batch) SELECT {names}, {batch} FROM ({rows})"))[0])
     if not made:
         return 0
