@@ -111,6 +111,13 @@ def test_dicts_with_a_problem_are_worded_by_the_loader() -> None:
         [*good, {"type": "certificate", "id": "c1", "holder": "p9", "level": "senior", "obtained_on": "2020-01-01"}],
         [*good, {"type": "person", "id": "p2", "role": "social_org_staff", "colour": "red"}],
         [{"type": "organization", "id": "o1", "kind": "social_work_agency", "valid_from": "2021-1-1"}],
+        [*good, {"type": "training", "id": "t1", "person": "p1", "year": 2021.0, "hours": "8"}],  # a float
+        [*good, {"type": "training", "id": "t1", "person": "p1", "year": 2021, "hours": 8.5}],
+        [*good, {"type": "service_project", "id": "s1", "organization": "o1", "social_workers": ("p1",)}],
+        [*good, {"type": "person", "id": "p2", "role": "social_org_staff", "organization": "o1", "leader": 1}],
+        [*good, {"type": "person", "id": "p2", "role": "social_org_staff", "organization": "o\ud800"}],
+        [*good, {"type": "nobody", "id": "x"}],
+        [*good, "a person"],
     ]
     for facts in bad:
         with pytest.raises(InputError) as native:
@@ -118,6 +125,15 @@ def test_dicts_with_a_problem_are_worded_by_the_loader() -> None:
         with pytest.raises(InputError) as columnar:
             evaluate(facts, ruleset="zhejiang-2019", period="2021", engine="columnar")
         assert str(columnar.value) == str(native.value)
+
+
+def test_a_result_whose_tables_are_gone_says_so(tmp_path: Path) -> None:
+    write_population(str(tmp_path / "facts"), 30)
+    tables = read_parquet_folder(str(tmp_path / "facts"))
+    result = evaluate(tables, ruleset="zhejiang-2019", period="2021", engine="columnar")
+    tables.con.close()  # not through close(): the tables are not handed over
+    with pytest.raises(EngineError, match="no longer there"):
+        result.to_dict()
 
 
 def test_decimals_given_as_numbers_keep_their_places() -> None:
