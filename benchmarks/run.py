@@ -3,6 +3,7 @@
     python benchmarks/run.py [--sizes 1000,20000,100000] [--repeat 3] [--durable-max 100000]
                              [--sessions 1000,20000] [--updates 300] [--engines native,durable,columnar]
                              [--parquet 1000000] [--parquet-rulesets dingnan-2020,zhejiang-2019]
+                             [--memory-limit 4GB]
 
 Batch: each configuration runs in a fresh process (so peak memory is its
 own). The population is generated once; then, ``--repeat`` times, its facts
@@ -32,7 +33,8 @@ Parquet (``--parquet``, sizes in persons; ``''`` for none): a population written
 memory at that point — and the same facts as dicts (read back untimed) evaluated by the plain reference, timed
 in the same process; the ratio is the first over the second. Above 2,000,000 persons the reference is not run
 (its dicts would not fit), and the run is reported with its time and peak memory alone:
-``--parquet 10000000`` on request.
+``--parquet 10000000`` on request. ``--memory-limit`` sets DuckDB's after the facts are read (it spills its
+tables to disk beyond it).
 
 Sessions: a swrules.Session holding a whole county takes ``--updates``
 events (a certificate obtained, a certificate withdrawn and restored, a
@@ -198,7 +200,7 @@ def session(ruleset: str, engine: str, size: int, updates: int) -> dict[str, obj
     }
 
 
-def parquet(ruleset: str, size: int, repeat: int) -> dict[str, object]:
+def parquet(ruleset: str, size: int, repeat: int, memory_limit: str = "") -> dict[str, object]:
     """A Parquet folder to Parquet output on the columnar engine, against the plain reference on the same facts."""
     import shutil
     import tempfile
@@ -226,6 +228,8 @@ def parquet(ruleset: str, size: int, repeat: int) -> dict[str, object]:
             out.mkdir()
             start = time.perf_counter()
             tables = read_parquet_folder(str(folder))
+            if memory_limit:  # DuckDB keeps to it, spilling its tables to disk beyond it
+                tables.con.execute(f"SET memory_limit = '{memory_limit}'")
             read = time.perf_counter()
             result = swrules.evaluate(tables, ruleset=rs, period=str(year), engine="columnar")
             evaluated = time.perf_counter()
@@ -296,12 +300,13 @@ def main() -> int:
     ap.add_argument("--updates", type=int, default=300, help="updates timed per session")
     ap.add_argument("--parquet", default="1000000", help="persons, Parquet folder to Parquet files ('' for none)")
     ap.add_argument("--parquet-rulesets", default="dingnan-2020,zhejiang-2019")
+    ap.add_argument("--memory-limit", default="", help="DuckDB's memory limit for --parquet runs (e.g. 4GB)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         if args.child[0] == "parquet":
-            _, ruleset, size, count = args.child
-            print(json.dumps(parquet(ruleset, int(size), int(count))))
+            _, ruleset, size, count, limit = args.child
+            print(json.dumps(parquet(ruleset, int(size), int(count), limit)))
             return 0
         kind, ruleset, engine, size, count = args.child
         run = batch if kind == "batch" else session
@@ -379,7 +384,7 @@ def _parquet_table(args: argparse.Namespace) -> None:
     print("-" * len(header))
     for size in sizes:
         for ruleset in args.parquet_rulesets.split(","):
-            r = _child("parquet", ruleset, str(size), str(args.repeat))
+            r = _child("parquet", ruleset, str(size), str(args.repeat), args.memory_limit)
             if isinstance(r, str):
                 print(f"{ruleset:<22} {size:>10,}  {r}", flush=True)
                 continue
