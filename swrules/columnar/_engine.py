@@ -4,8 +4,10 @@ Facts are DuckDB tables (a :class:`~swrules.columnar.FactTables` read from Parqu
 input :func:`swrules.load_facts` accepts, put into tables here). The programs of an evaluation are those of the
 native engine (:func:`~swrules.engine.compile_programs`: one per judgment day, rules in strata, the windows of
 snapshot rules as tests); each rule is compiled by :mod:`swrules.columnar._compile` and run stratum by stratum,
-its items written to a table of their type for the rules after it. The items come back as the native item
-classes and make the same :class:`~swrules.result.Result`: the same JSON, byte for byte.
+each emit's items made in SQL straight into a table of their type (:mod:`swrules.columnar._itemsql`) for the
+rules after it. The result (:class:`~swrules.columnar._result.ColumnarResult`) keeps those tables and reads
+the native item classes from them only when asked: the same :class:`~swrules.result.Result`, the same JSON,
+byte for byte. Plain fact dicts go into the fact tables without fact objects (:mod:`swrules.columnar._dicts`).
 
 Every rule is compiled before any fact is read: a construct the compiler does not translate stops the
 evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rule.
