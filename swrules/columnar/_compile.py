@@ -23,10 +23,11 @@ ruleset, the rule and the construct, before any fact is read; it never guesses.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -94,6 +95,16 @@ class Sc:
     t: Any
     sqls: int = 0
     scale: Any = 0
+
+
+@attrs.frozen
+class RowsOf:
+    """The kind of a column holding a list of fixed-size tuples (an item's segments): ``kinds`` of each part.
+
+    The column is a list of structs ``p0``, ``p1``, …; a decimal part is DECIMAL(38, ITEM_DECIMAL_SCALE) with
+    its places in ``pN__scale`` beside it."""
+
+    kinds: tuple[Any, ...]
 
 
 @attrs.frozen
@@ -552,6 +563,8 @@ class _Compiler:
                 continue
             name_tok, value = f.children
             v = self.expr(value, scope)
+            if isinstance(v, ListV):
+                v = self.rows_column(v, scope)
             if isinstance(v, Sc):
                 v = self.materialize(v, scope)
             elif not isinstance(v, Const):
@@ -566,6 +579,10 @@ class _Compiler:
             return v
         if isinstance(v, Const) and isinstance(v.value, (tuple, list, frozenset)):
             return self.const_list(v.value)
+        if isinstance(v, Sc) and isinstance(v.t, RowsOf):
+            st = scope.table
+            t = st.select(*scope.keys, **{"_rows": v.fn(st), "_outer": ibis.literal(0, type="int64")})
+            return self.unnest_rows(t, scope.keys, "_outer", "_rows", v.t)
         if isinstance(v, Sc) and isinstance(v.t, ListOf):
             st = scope.table
             p = self.fresh() + "_"
@@ -790,6 +807,9 @@ class _Compiler:
         ftype = fields_of(cast(Any, cls)).get(name)
         col = row.prefix + name
         if name in attrs.fields_dict(cls):
+            kinds = rows_field(cls, name)
+            if kinds is not None:
+                return Sc(_col(col), RowsOf(kinds))
             if ftype is Decimal:
                 sqls = _decimal_scale(row.type, name)
                 scale: Any = sqls
@@ -884,7 +904,7 @@ class _Compiler:
         table = pieces[0]
         for piece in pieces[1:]:
             table = table.union(piece)
-        return ListV(table, scope.keys, order, Sc(_col(p + "e"), kinds.pop()), (p + "e", order))
+        return ListV(table, scope.keys, order, Sc(_col(p + "e"), kinds.pop()), (p + "e",))
 
     def x_tuple(self, node: Any, scope: Scope) -> Any:
         parts = [self.expr(c, scope) for c in node.children if c is not None]
@@ -1032,7 +1052,7 @@ class _Compiler:
             parts.append(t.select(*keys, **cols, **{order: number + ibis.literal(side * 2**40, type="int64")}))
         self.check_keys(ListV(parts[0], keys, order, template, ()), scope)
         joined = parts[0].union(parts[1])
-        return ListV(joined, keys, order, template, tuple(c for c in joined.columns if c not in keys))
+        return ListV(joined, keys, order, template, tuple(c for c in joined.columns if c not in (*keys, order)))
 
     def arith(self, a: Any, op: str, b: Any, scope: Scope | None = None) -> Any:
         if op == "+" and scope is not None and (isinstance(a, ListV) or isinstance(b, ListV)):
@@ -1201,6 +1221,8 @@ class _Compiler:
             return TableRowV(table, tuple(self.expr(a, scope) for a in args[1:]))
         if name == "members":
             return Const(tuple(ENUMS[_unquote(str(args[0].children[0]))]))
+        if name == "piecewise":
+            return self.piecewise(args, scope)
         if name == "obligation_id":
             return self.obligation_id([self.expr(a, scope) for a in args])
         if name in self.functions:
@@ -1463,6 +1485,17 @@ class _Compiler:
 
     def b_sorted(self, values: list[Any], scope: Scope) -> Any:
         lst = self.as_list(values[0], scope)
+        if isinstance(lst.elem, TupV) and all(
+            isinstance(x, Sc) and not isinstance(x.t, (ListOf, RowsOf)) for x in lst.elem.parts
+        ):
+            # tuples in order of their parts, the list's own order breaking ties (Python's sort is stable)
+            t = lst.table
+            parts = [x.fn(t) for x in lst.elem.parts]
+            group = [t[k] for k in lst.keys]
+            order = self.fresh()
+            number = ibis.row_number().over(group_by=group or None, order_by=[*parts, t[lst.ord]])
+            t = t.mutate(**{order: number})
+            return ListV(t.select(*lst.keys, *lst.cols, order), lst.keys, order, lst.elem, lst.cols)
         if not isinstance(lst.elem, Sc):
             raise Unsupported("sorted(…) of rows")
         order = self.fresh()
@@ -1603,6 +1636,287 @@ class _Compiler:
 
         return Sc(test, bool)
 
+    def rows_column(self, lst: ListV, scope: Scope) -> Sc:
+        """A list of tuples as one column of the rows (a list of structs, in the list's order; empty for none)."""
+        e = lst.elem
+        if not isinstance(e, TupV) or not all(isinstance(x, Sc) for x in e.parts):
+            raise Unsupported("a list of values other than tuples as a field")
+        kinds: list[Any] = []
+        fields: dict[str, Callable[[Expr], Expr]] = {}
+        for i, part in enumerate(e.parts):
+            if part.t not in (int, str, bool, date, Decimal):
+                raise Unsupported("a list of tuples of values other than numbers, text, dates and true or false")
+            kinds.append(part.t)
+            if part.t is Decimal:
+                fields[f"p{i}"] = _cast_fn(part.fn, _decimal(ITEM_DECIMAL_SCALE))
+                fields[f"p{i}__scale"] = _scale_fn(part.scale)
+            else:
+                fields[f"p{i}"] = part.fn
+        rows = RowsOf(tuple(kinds))
+        name = self.fresh()
+        t = lst.table
+
+        def collect(t: Expr) -> Expr:
+            struct = ibis.struct({k: f(t) for k, f in fields.items()})
+            return struct.collect(order_by=[t[lst.ord]])
+
+        self.aggregate(lst, scope, {name: collect})
+        empty = ibis.literal([], type=dt.Array(_rows_struct(rows)))
+        del t
+        return Sc(lambda t: ibis.coalesce(t[name], empty), rows)
+
+    def unnest_rows(self, t: Expr, keys: Sequence[str], outer: str, col: str, rows: RowsOf) -> ListV:
+        """The tuples of a rows column ``col`` of ``t`` as a list: in order of ``outer``, then of the column."""
+        p = self.fresh() + "_"
+        pos = self.fresh()
+        un = t.select(*keys, outer, **{"_one": t[col]}).unnest("_one", offset=pos)
+        group = [un[k] for k in keys]
+        number = ibis.row_number().over(group_by=group or None, order_by=[un[outer], un[pos]])
+        cols: dict[str, Expr] = {p + "_n": number}
+        parts: list[Any] = []
+        for i, kind in enumerate(rows.kinds):
+            cols[f"{p}{i}"] = un["_one"][f"p{i}"]
+            if kind is Decimal:
+                cols[f"{p}{i}__scale"] = un["_one"][f"p{i}__scale"]
+                parts.append(Sc(_col(f"{p}{i}"), Decimal, ITEM_DECIMAL_SCALE, _col(f"{p}{i}__scale")))
+            else:
+                parts.append(Sc(_col(f"{p}{i}"), kind))
+        table = un.select(*keys, **cols)
+        return ListV(table, tuple(keys), p + "_n", TupV(tuple(parts)), tuple(cols))
+
+    def b_flatten(self, values: list[Any], scope: Scope) -> Any:
+        lst = self.as_list(values[0], scope)
+        e = lst.elem
+        if not isinstance(e, Sc) or not isinstance(e.t, RowsOf):
+            raise Unsupported("flatten(…) of lists other than lists of tuples")
+        t = lst.table
+        outer = self.fresh()
+        t = t.select(*lst.keys, **{outer: t[lst.ord], "_rows": e.fn(t)})
+        return self.unnest_rows(t, lst.keys, outer, "_rows", e.t)
+
+    def b_change_days(self, values: list[Any], scope: Scope) -> Any:
+        """The days on which a version of the collections starts or stops being in force (in order, once each)."""
+        lists = [self.as_list(v, scope) for v in values]
+        if not all(isinstance(lst.elem, RowV) for lst in lists):
+            raise Unsupported("change_days(…) of values that are not facts or items")
+        keys = next((lst.keys for lst in lists if lst.keys), ())
+        p = self.fresh() + "_"
+        pieces = []
+        for lst in lists:
+            if lst.keys and lst.keys != keys:  # pragma: no cover - lists are made in enclosing scopes
+                raise Unsupported("change_days(…) of lists of different scopes")
+            t = lst.table
+            if keys and not lst.keys:
+                t = scope.table.select(*keys).distinct().cross_join(t).view()
+            assert isinstance(lst.elem, RowV)
+            start, end = t[lst.elem.prefix + "valid_from"], t[lst.elem.prefix + "valid_until"]
+            pieces.append(t.filter(start.notnull()).select(*keys, **{p + "d": start}))
+            pieces.append(t.filter(end.notnull()).select(*keys, **{p + "d": end + ibis.interval(days=1)}))
+        table = pieces[0]
+        for piece in pieces[1:]:
+            table = table.union(piece)
+        table = table.distinct()
+        self.check_keys(ListV(table, keys, p + "d", None, ()), scope)
+        return ListV(table, keys, p + "d", Sc(_col(p + "d"), date), (p + "d",))
+
+    def piecewise(self, args: list[Any], scope: Scope) -> Any:
+        """piecewise(first, last, days, f): f worked out on the first day of each stretch between change days,
+        the stretches of a value that is not zero kept, neighbours of equal value merged (the last one's places
+        kept, as the native engine keeps the last value of a merged run)."""
+        if len(args) != 4 or args[3].data != "name" or str(args[3].children[0]) not in self.functions:
+            raise Unsupported("piecewise(…) whose rate is not a function of the ruleset")
+        fn = self.functions[str(args[3].children[0])]
+        if len(fn.params) != 1:
+            raise Unsupported("piecewise(…) of a function of other than one day")
+        first, last = self.scalar(self.expr(args[0], scope)), self.scalar(self.expr(args[1], scope))
+        if first is None or last is None or first.t is not date or last.t is not date:
+            raise Unsupported("piecewise(…) from or to a value that is not a date")
+        days = self.as_list(self.expr(args[2], scope), scope)
+        if not isinstance(days.elem, Sc) or days.elem.t is not date:
+            raise Unsupported("piecewise(…) on change days that are not dates")
+        self.check_keys(days, scope)
+        p = self.fresh() + "_"
+        a, b = p + "first", p + "last"
+        scope.table = scope.table.mutate(**{a: first.fn(scope.table), b: last.fn(scope.table)})
+        st = scope.table
+        rows = st.filter(st[a] <= st[b]).select(*scope.keys, a, b)
+        dt_ = days.table
+        if days.keys:
+            renamed = {self.fresh(): k for k in days.keys}
+            dt_ = dt_.rename(renamed)
+            j = rows.join(dt_, [rows[k] == dt_[new] for new, k in renamed.items()])
+        else:
+            j = rows.cross_join(dt_)
+        day = days.elem.fn
+        j = j.select(*scope.keys, a, b, **{"_d": day(j)}).view()
+        inside = j.filter((j["_d"] > j[a]) & (j["_d"] <= j[b])).select(*scope.keys, **{p + "s": j["_d"]})
+        starts = rows.select(*scope.keys, **{p + "s": rows[a]}).union(inside).distinct()
+        # each start a row of an inner scope, as a loop over the starts would make
+        inner = scope.sub()
+        key = self.fresh()
+        renamed = {self.fresh(): k for k in scope.keys}
+        sr = starts.rename(renamed)
+        joined = st.join(sr, [st[k] == sr[new] for new, k in renamed.items()])
+        inner.table = joined.select(*st.columns, p + "s").view()
+        inner.table = inner.table.mutate(**{key: inner.table[p + "s"]})
+        inner.keys = (*scope.keys, key)
+        saved = {q: inner.names.get(q, _MISSING) for q in fn.params}
+        inner.names[fn.params[0]] = Sc(_col(p + "s"), date)
+        value = self.scalar(self.expr(fn.body, inner))
+        del saved
+        if value is None or value.t not in (int, Decimal):
+            raise Unsupported("piecewise(…) of a function whose value is not a number")
+        v = self.materialize(_dec(value), inner)
+        assert isinstance(v, Sc)
+        it = inner.table
+        scale_col = p + "scale"
+        t = it.select(*scope.keys, p + "s", b, **{p + "v": v.fn(it), scale_col: _scale_expr(v.scale, it)})
+        group = [t[k] for k in scope.keys]
+        w = ibis.window(group_by=group, order_by=[t[p + "s"]])
+        t = t.mutate(
+            **{
+                p + "e": ibis.coalesce(t[p + "s"].lead().over(w) - ibis.interval(days=1), t[b]),
+                p + "new": (~t[p + "v"].identical_to(t[p + "v"].lag().over(w))).cast("int64"),
+            }
+        )
+        w2 = ibis.cumulative_window(group_by=[t[k] for k in scope.keys], order_by=[t[p + "s"]])
+        t = t.mutate(**{p + "run": t[p + "new"].sum().over(w2)})
+        t = t.filter(t[p + "v"].notnull() & (t[p + "v"] != 0))
+        t = t.group_by([*scope.keys, p + "run"]).aggregate(
+            **{
+                p + "0": t[p + "s"].min(),
+                p + "1": t[p + "e"].max(),
+                p + "2": t[p + "v"].max(),
+                p + "2__scale": t[scale_col].argmax(t[p + "s"]),
+            }
+        )
+        t = t.select(*scope.keys, p + "0", p + "1", p + "2", p + "2__scale")
+        parts = (
+            Sc(_col(p + "0"), date),
+            Sc(_col(p + "1"), date),
+            Sc(_col(p + "2"), Decimal, v.sqls, _col(p + "2__scale")),
+        )
+        return ListV(t, scope.keys, p + "0", TupV(parts), (p + "0", p + "1", p + "2", p + "2__scale"))
+
+    def b_month_rate(self, values: list[Any], scope: Scope) -> Any:
+        """month_rate(month, stretches, how): a month's amount from day-by-day rates, and how it was judged."""
+        month, how = values[0], values[2]
+        if not isinstance(month, PerV) or not isinstance(how, Const):
+            raise Unsupported("month_rate(…) of a value that is not a period, or read as the facts say")
+        lst = self.as_list(values[1], scope)
+        e = lst.elem
+        if not (
+            isinstance(e, TupV)
+            and len(e.parts) == 3
+            and all(isinstance(x, Sc) for x in e.parts)
+            and [x.t for x in e.parts] == [date, date, Decimal]
+        ):
+            raise Unsupported("month_rate(…) of stretches that are not (first day, last day, amount)")
+        self.check_keys(lst, scope)
+        p = self.fresh() + "_"
+        ms, me = self.period_day(month, False), self.period_day(month, True)
+        scope.table = scope.table.mutate(**{p + "ms": ms.fn(scope.table), p + "me": me.fn(scope.table)})
+        st = scope.table
+        here = st.select(*scope.keys, p + "ms", p + "me")
+        lt = lst.table
+        if lst.keys:
+            renamed = {self.fresh(): k for k in lst.keys}
+            lt = lt.rename(renamed)
+            j = here.join(lt, [here[k] == lt[new] for new, k in renamed.items()])
+        else:
+            j = here.cross_join(lt)
+        j = j.select(*scope.keys, p + "ms", p + "me", *_with_ord(lst)).view()
+        fa, fb, fr = (cast(Sc, x).fn for x in e.parts)
+        rate_part = e.parts[2]
+        assert isinstance(rate_part, Sc)
+        sqls, rscale = rate_part.sqls, rate_part.scale
+        j = j.filter((fa(j) <= j[p + "me"]) & (fb(j) >= j[p + "ms"]))
+        j = j.select(
+            *scope.keys,
+            **{
+                p + "a": ibis.greatest(fa(j), j[p + "ms"]),
+                p + "b": ibis.least(fb(j), j[p + "me"]),
+                p + "r": fr(j),
+                p + "rs": _scale_expr(rscale, j),
+                p + "o": j[lst.ord],
+            },
+        ).view()
+        days_in = p + "days"
+        scope.table = scope.table.mutate(
+            **{days_in: scope.table[p + "me"].delta(scope.table[p + "ms"], unit="day").cast("int64") + 1}
+        )
+        label = self.b_text([month], scope)
+        assert isinstance(label, Sc)
+        mode = str(how.value)
+        lst_keys = scope.keys
+        clipped = ListV(j, lst_keys, p + "o", None, ())
+        group = [j[k] for k in lst_keys]
+        zero = ibis.literal(Decimal(0), type=_decimal(sqls))
+        if mode == "whole_month":
+            covered = self.fresh()
+            self.aggregate(clipped, scope, {covered: lambda t: (t[p + "b"].delta(t[p + "a"], unit="day") + 1).sum()})
+            n = ibis.row_number().over(group_by=group, order_by=[j[p + "r"], j[p + "o"]])
+            low = j.mutate(_n=n)
+            low = low.filter(low._n == 0)
+            self.check_keys(clipped, scope)
+            scope.attach(low, lst_keys, [p + "r", p + "rs"], self.fresh)
+            full = lambda t: t[covered].fill_null(0) == t[days_in]  # noqa: E731
+            text = ": every day of the month"
+        elif mode in ("month_end", "month_start"):
+            at = p + ("me" if mode == "month_end" else "ms")
+            sj = scope.table.select(*lst_keys, at)
+            renamed = {self.fresh(): k for k in lst_keys}
+            sr = sj.rename(renamed)
+            jj = j.join(sr, [j[k] == sr[new] for new, k in renamed.items()]).select(*j.columns, at).view()
+            jj = jj.filter((jj[p + "a"] <= jj[at]) & (jj[at] <= jj[p + "b"]))
+            n = ibis.row_number().over(group_by=[jj[k] for k in lst_keys], order_by=[jj[p + "o"]])
+            hit = jj.mutate(_n=n)
+            hit = hit.filter(hit._n == 0)
+            scope.attach(hit, lst_keys, [p + "r", p + "rs"], self.fresh)
+            full = lambda t: t[p + "r"].notnull()  # noqa: E731
+            text = ": on "
+        elif mode == "prorated":
+            total, tscale = self.fresh(), self.fresh()
+            self.aggregate(
+                clipped,
+                scope,
+                {
+                    total: lambda t: (t[p + "r"] * (t[p + "b"].delta(t[p + "a"], unit="day") + 1)).sum(),
+                    tscale: lambda t: t[p + "rs"].max(),
+                },
+            )
+            amount = self.divide(
+                Sc(lambda t: t[total].fill_null(Decimal(0)).cast(_decimal(sqls)), Decimal, sqls, sqls),
+                Sc(_col(days_in), int),
+                2,
+                "half_up",
+                None,
+            )
+            fl = label.fn
+            return TupV(
+                (
+                    amount,
+                    Sc(lambda t: fl(t).concat(": prorated over its ", t[days_in].cast("string"), " days"), str),
+                )
+            )
+        else:
+            raise Unsupported(f"month_rate(…) read as {mode!r}")
+        fl = label.fn
+        full_fn: Fn = full
+
+        def amount_value(t: Expr) -> Expr:
+            return ibis.ifelse(full_fn(t), t[p + "r"].cast(_decimal(sqls)), zero)
+
+        def amount_scale(t: Expr) -> Expr:
+            return ibis.ifelse(full_fn(t), t[p + "rs"], ibis.literal(0, type="int64"))
+
+        if mode == "whole_month":
+            judged = Sc(lambda t: fl(t).concat(text), str)
+        else:
+            at_day = p + ("me" if mode == "month_end" else "ms")
+            judged = Sc(lambda t: fl(t).concat(text, t[at_day].strftime("%Y-%m-%d")), str)
+        return TupV((Sc(amount_value, Decimal, sqls, amount_scale), judged))
+
     def b_version_on(self, values: list[Any], scope: Scope) -> Any:
         """The first element of a collection in force on a day, as columns of the rows (none where none is)."""
         lst = self.as_list(values[0], scope)
@@ -1697,6 +2011,14 @@ def _dec(s: Sc) -> Sc:
     return Sc(lambda t: fn(t).cast(_decimal(0)), Decimal, 0, 0)
 
 
+def _cast_fn(fn: Fn, to: dt.DataType) -> Fn:
+    return lambda t: fn(t).cast(to)
+
+
+def _scale_fn(scale: Any) -> Fn:
+    return lambda t: _scale_expr(scale, t)
+
+
 def _scale_expr(scale: Any, t: Expr) -> Expr:
     return ibis.literal(scale, type="int64") if isinstance(scale, int) else scale(t)
 
@@ -1729,6 +2051,98 @@ def _as_text(s: Sc) -> Fn:
         scale = s.scale
         return lambda t: fn(t).cast(_decimal(scale)).cast("string")
     raise Unsupported(f"text of a value of kind {getattr(s.t, '__name__', s.t)}")
+
+
+def rows_field(cls: Any, name: str) -> tuple[Any, ...] | None:
+    """The kinds of the parts of a field holding a tuple of fixed-size tuples (``tuple[tuple[date, Decimal], ...]``),
+    else None."""
+    import typing
+
+    hint = typing.get_type_hints(cls).get(name)
+    if typing.get_origin(hint) is not tuple:
+        return None
+    args = typing.get_args(hint)
+    if len(args) != 2 or args[1] is not Ellipsis or typing.get_origin(args[0]) is not tuple:
+        return None
+    kinds = typing.get_args(args[0])
+    if not kinds or not all(k in (int, str, bool, date, Decimal) for k in kinds):
+        return None
+    return tuple(kinds)
+
+
+_STRUCT_SQL: Final = {int: "BIGINT", str: "VARCHAR", bool: "BOOLEAN", date: "DATE"}
+
+
+def _rows_struct(rows: RowsOf) -> dt.DataType:
+    fields: dict[str, Any] = {}
+    for i, kind in enumerate(rows.kinds):
+        if kind is Decimal:
+            fields[f"p{i}"] = _decimal(ITEM_DECIMAL_SCALE)
+            fields[f"p{i}__scale"] = dt.int64
+        else:
+            fields[f"p{i}"] = {int: dt.int64, str: dt.string, bool: dt.boolean, date: dt.date}[kind]
+    return dt.Struct(fields)
+
+
+def rows_sql(kinds: tuple[Any, ...]) -> str:
+    """The DuckDB type of a column holding a list of tuples of ``kinds`` (see :class:`RowsOf`)."""
+    parts = []
+    for i, kind in enumerate(kinds):
+        if kind is Decimal:
+            parts += [f"p{i} DECIMAL(38,{ITEM_DECIMAL_SCALE})", f"p{i}__scale BIGINT"]
+        else:
+            parts.append(f"p{i} {_STRUCT_SQL[kind]}")
+    return f"STRUCT({', '.join(parts)})[]"
+
+
+def rows_arrow(sql: str) -> Any:
+    """The Arrow type of a column of type ``sql``, as :func:`rows_sql` writes it."""
+    import pyarrow as pa
+
+    fields = []
+    for part in sql[len("STRUCT(") : -len(")[]")].split(", "):
+        name, kind = part.split(" ", 1)
+        if kind.startswith("DECIMAL"):
+            fields.append(pa.field(name, pa.decimal128(_DEC, ITEM_DECIMAL_SCALE)))
+        else:
+            fields.append(
+                pa.field(
+                    name,
+                    {"BIGINT": pa.int64(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_(), "DATE": pa.date32()}[kind],
+                )
+            )
+    return pa.list_(pa.struct(fields))
+
+
+def rows_to_column(kinds: tuple[Any, ...], value: Any) -> Any:
+    """A tuple of tuples as the column's value: a list of dicts, each decimal with its places beside it."""
+    if value is None:
+        return None
+    out = []
+    for row in value:
+        d: dict[str, Any] = {}
+        for i, (kind, x) in enumerate(zip(kinds, row, strict=True)):
+            d[f"p{i}"] = x
+            if kind is Decimal:
+                d[f"p{i}__scale"] = None if x is None else _scale_of(Decimal(x))
+        out.append(d)
+    return out
+
+
+def rows_from_column(kinds: tuple[Any, ...], value: Any) -> Any:
+    """The column's value (a list of dicts) as a tuple of tuples, each decimal given back its places."""
+    if value is None:
+        return None
+    out = []
+    for d in value:
+        row = []
+        for i, kind in enumerate(kinds):
+            x = d[f"p{i}"]
+            if kind is Decimal and x is not None:
+                x = Decimal(x).quantize(Decimal(1).scaleb(-d[f"p{i}__scale"]))
+            row.append(x)
+        out.append(tuple(row))
+    return tuple(out)
 
 
 def _case_const(key: Fn, branches: Sequence[tuple[Any, Any]], what: str) -> Sc:
@@ -1790,6 +2204,20 @@ _PROPERTIES: Final[dict[tuple[str, str], Callable[[_Compiler, RowV], Any]]] = {
     ("post_status", "holder_certified"): _holder_certified,
     ("held", "rank"): _held_rank,
 }
+
+
+@contextlib.contextmanager
+def unfused() -> Iterator[None]:
+    """Ibis compiling without fusing a select into the selects that read it: a plan reads the rows of a rule
+    from many places (each aggregate joined back), and fusing copies them into each (SQL growing exponentially
+    with the statements of a rule); kept apart, each is a common table expression DuckDB plans once."""
+    options = ibis.options.sql
+    before = options.fuse_selects
+    options.fuse_selects = False
+    try:
+        yield
+    finally:
+        options.fuse_selects = before
 
 
 def compile_rule_plan(

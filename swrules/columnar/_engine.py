@@ -28,7 +28,20 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from swrules.columnar._compile import ITEM_DECIMAL_SCALE, ONE, Emit, Sc, Tables, compile_rule_plan
+from swrules.columnar._compile import (
+    ITEM_DECIMAL_SCALE,
+    ONE,
+    Emit,
+    Sc,
+    Tables,
+    compile_rule_plan,
+    rows_arrow,
+    rows_field,
+    rows_from_column,
+    rows_sql,
+    rows_to_column,
+    unfused,
+)
 from swrules.columnar._dicts import tables_of_dicts
 from swrules.columnar._itemsql import NEGATIVE, add_rows, apart, first, item_rows, key_prefix
 from swrules.columnar._result import ORDER, ColumnarResult, ResultTables, _drop
@@ -80,6 +93,8 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
             out.append((f.name, "VARCHAR"))
         elif isinstance(t, ListOf) and t.of is str:
             out.append((f.name, "VARCHAR[]"))
+        elif (kinds := rows_field(cls, f.name)) is not None:  # a list of tuples (segments)
+            out.append((f.name, rows_sql(kinds)))
         else:
             out.append((f.name, ""))  # a field no table can hold (a rule reading it is refused)
     out.append(("_key", "VARCHAR"))
@@ -143,6 +158,9 @@ class _Store:
                 values = [v.value if isinstance(v, enum.Enum) else v for v in values]
             elif sql == "VARCHAR[]":
                 values = [None if v is None else list(v) for v in values]
+            elif sql.startswith("STRUCT"):
+                kinds = cast(Any, rows_field(ITEM_TYPES[item_type], name))
+                values = [rows_to_column(kinds, v) for v in values]
             arrays[name] = values
         schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql and n != "_ord"])
         table = pa.table(arrays, schema=schema)
@@ -155,6 +173,8 @@ class _Store:
 
 
 def _arrow(sql: str) -> pa.DataType:
+    if sql.startswith("STRUCT"):
+        return rows_arrow(sql)
     if sql.startswith("DECIMAL"):
         return pa.decimal128(38, ITEM_DECIMAL_SCALE)
     return {
@@ -235,13 +255,16 @@ def _compile(
     names = {**{t: t for t in FACT_TYPES}, **_item_tables(number)}
     tables = Tables(backend, names, _scaled(scaled))
     out = []
-    for stratum in program.strata:
-        for rule in _order(ruleset.id, stratum):
-            plan = compile_rule_plan(ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables)
-            checks = tuple((backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
-            emits = tuple((e, backend.compile(_selection(e))) for e in plan.emits)
-            inserts = tuple(item_rows(ruleset.id, rule, e, sql) for e, sql in emits)
-            out.append(_Compiled(rule, checks, emits, inserts))
+    with unfused():
+        for stratum in program.strata:
+            for rule in _order(ruleset.id, stratum):
+                plan = compile_rule_plan(
+                    ruleset.id, rule, logic[rule.id], functions, program.frame, tables, ruleset.tables
+                )
+                checks = tuple((backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
+                emits = tuple((e, backend.compile(_selection(e))) for e in plan.emits)
+                inserts = tuple(item_rows(ruleset.id, rule, e, sql) for e, sql in emits)
+                out.append(_Compiled(rule, checks, emits, inserts))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (program, tuple(out))
@@ -508,7 +531,7 @@ def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple
             name,
             f"f{i}",
             f"s{i}" if v.t is Decimal else None,
-            None if emit.at_least else _converter(types.get(name)),
+            None if emit.at_least else _converter(types.get(name), rows_field(cls, name)),
         )
         for i, (name, v) in enumerate(emit.fields)
         if isinstance(v, Sc)
@@ -531,7 +554,9 @@ def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple
 _QUANTUM: Final = {places: Decimal(1).scaleb(-places) for places in range(39)}
 
 
-def _converter(ftype: Any) -> Any:
+def _converter(ftype: Any, kinds: tuple[Any, ...] | None = None) -> Any:
+    if kinds is not None:
+        return lambda value: rows_from_column(kinds, value)
     if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
         return ftype
     if ftype is Decimal:

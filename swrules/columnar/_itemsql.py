@@ -202,12 +202,20 @@ def item_rows(ruleset: str, rule: BoundRule, emit: Emit, selection: str) -> str:
     return f"SELECT _item.*, {key} AS _key FROM ({inner}) AS _item"
 
 
-def _content(kind: str) -> list[str]:
+def _content(kind: str, alias: str) -> list[str]:
     """The columns that make two derivations one: the items equal (as attrs compares them: decimals by value, not
-    by places), from the same match (the rule is a column of the item)."""
-    return [
-        name for name, _ in columns_of(kind) if not name.endswith("__scale") and name not in ("_key", "_ord", "_batch")
-    ]
+    by places), from the same match (the rule is a column of the item). Each over the table as ``alias``."""
+    out = []
+    for name, sql in columns_of(kind):
+        if name.endswith("__scale") or name in ("_key", "_ord", "_batch"):
+            continue
+        if sql.startswith("STRUCT"):  # a list of tuples: its parts, not the places beside its decimals
+            parts = [p.split(" ", 1)[0] for p in sql[len("STRUCT(") : -len(")[]")].split(", ")]
+            packed = ", ".join(f"{p} := x.{p}" for p in parts if not p.endswith("__scale"))
+            out.append(f"list_transform({alias}.{quote(name)}, lambda x: struct_pack({packed}))")
+        else:
+            out.append(f"{alias}.{quote(name)}")
+    return out
 
 
 def add_rows(
@@ -234,8 +242,9 @@ def add_rows(
     new = f"{t} AS n WHERE n._batch = {batch}"
     # Different keys may share a hash, never one key two: as many hashes as rows, and the keys are all different.
     distinct = int(first(con.execute(f"SELECT count(DISTINCT hash(n._key)) FROM {new}"))[0])
-    content = _content(emit.kind)
-    same = " AND ".join(f"n.{quote(c)} IS NOT DISTINCT FROM o.{quote(c)}" for c in content)
+    same = " AND ".join(
+        f"{n} IS NOT DISTINCT FROM {o}" for n, o in zip(_content(emit.kind, "n"), _content(emit.kind, "o"), strict=True)
+    )
     kept = made
     if held:
         clash = first(
@@ -258,7 +267,7 @@ def add_rows(
                 )[0]
             )
     if distinct < made:
-        whole = ", ".join(f"n.{quote(c)}" for c in content)
+        whole = ", ".join(_content(emit.kind, "n"))
         clash = first(
             con.execute(
                 f"SELECT n._key FROM {new} GROUP BY n._key HAVING count(DISTINCT ({whole})) > 1 ORDER BY n._key LIMIT 1"

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from swrules._json import dump
+from swrules.columnar._compile import rows_field, rows_from_column
 from swrules.columnar._itemsql import columns_of, converter, decimal_text
 from swrules.columnar._schema import quote, sql_text
 from swrules.columnar._tables import arrow_of
@@ -158,6 +159,11 @@ def items_of(kind: str, table: pa.Table) -> list[Item]:
     columns = []
     for name in names:
         values = table.column(name).to_pylist()
+        kinds = rows_field(cls, name)
+        if kinds is not None:  # a list of tuples (segments): each decimal given back its places
+            values = [rows_from_column(kinds, v) for v in values]
+            columns.append(values)
+            continue
         convert = converter(types.get(name))
         if convert is not None:
             values = [None if v is None else convert(v) for v in values]

@@ -26,7 +26,7 @@ from swrules.population import generate  # noqa: E402
 from swrules.rulesets import load_ruleset  # noqa: E402
 
 GOLDEN = Path(__file__).parent.parent / "golden"
-SUPPORTED = ("xx-county-2023", "zhejiang-2019", "national-grades")
+SUPPORTED = ("xx-county-2023", "zhejiang-2019", "national-grades", "dingnan-2020")
 
 
 def _cases() -> list[Case]:
@@ -76,6 +76,23 @@ def test_dicts_items_and_keys_are_those_of_the_native_result() -> None:
     assert made.intermediate == native.intermediate
     assert made.keys() == native.keys()
     key = native.findings[0].key
+    assert made.get(key) == native.get(key)
+    assert made.explain(key).to_dict() == native.explain(key).to_dict()
+
+
+def test_segments_of_allowance_rates_come_back_as_the_native_tuples() -> None:
+    facts = generate(150, year=2021)
+    native = evaluate(facts, ruleset="dingnan-2020", period="2021")
+    made = evaluate(facts, ruleset="dingnan-2020", period="2021", engine="columnar")
+    assert made.to_json() == native.to_json()
+    rates = [i for i in made.intermediate if i.TYPE == "allowance_rates"]
+    assert rates and any(i.segments for i in rates)
+    assert made.intermediate == native.intermediate
+    # each decimal with its own places, as the native engine made it
+    assert [repr(i.segments) for i in rates] == [
+        repr(i.segments) for i in native.intermediate if i.TYPE == "allowance_rates"
+    ]
+    key = rates[0].key
     assert made.get(key) == native.get(key)
     assert made.explain(key).to_dict() == native.explain(key).to_dict()
 
