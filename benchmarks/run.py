@@ -1,7 +1,9 @@
 """Benchmarks: persons per second, peak memory and update latency, against plain Python in the same process.
 
     python benchmarks/run.py [--sizes 1000,20000,100000] [--repeat 3] [--durable-max 100000]
-                             [--sessions 1000,20000] [--updates 300]
+                             [--sessions 1000,20000] [--updates 300] [--engines native,durable,columnar]
+                             [--parquet 1000000] [--parquet-rulesets dingnan-2020,zhejiang-2019]
+                             [--memory-limit 4GB]
 
 Batch: each configuration runs in a fresh process (so peak memory is its
 own). The population is generated once; then, ``--repeat`` times, its facts
@@ -18,6 +20,21 @@ the full rulesets also derive every finding. ``dingnan-2020/histories`` is the
 full ruleset on a population where a fifth of the persons change role or
 community during the year and as many posts fall vacant: the cost of dated
 facts (the reference handles the same histories).
+
+The columnar engine (``columnar``, needs the columnar extra) is timed from the fact dicts to the result's dicts:
+``evaluate s`` is ``evaluate(dicts, engine="columnar").to_dict()`` (the dicts go into DuckDB without fact objects,
+the output dicts come from its tables without item objects), ``load s`` is 0 and ``vs plain`` and ``e2e`` are
+the same ratio. Its first run in a process also compiles the rules (a few seconds), which the median leaves out.
+
+Parquet (``--parquet``, sizes in persons; ``''`` for none): a population written as a Parquet folder
+(swrules.columnar.write_population, 5% histories), then, in one process: read and validated
+(read_parquet_folder), evaluated on the columnar engine and written as one Parquet file per section (the
+``--format parquet`` files) — ``--repeat`` times, the median reported with each step's share and the peak
+memory at that point — and the same facts as dicts (read back untimed) evaluated by the plain reference, timed
+in the same process; the ratio is the first over the second. Above 2,000,000 persons the reference is not run
+(its dicts would not fit), and the run is reported with its time and peak memory alone:
+``--parquet 10000000`` on request. ``--memory-limit`` sets DuckDB's after the facts are read (it spills its
+tables to disk beyond it).
 
 Sessions: a swrules.Session holding a whole county takes ``--updates``
 events (a certificate obtained, a certificate withdrawn and restored, a
@@ -82,13 +99,23 @@ def batch(ruleset: str, engine: str, size: int, repeat: int) -> dict[str, object
         rs = attrs.evolve(rs, rules=tuple(r for r in rs.rules if r.id in CORE_RULES))
     loads, times, ref_times = [], [], []
     dingnan = swrules.load_ruleset("dingnan-2020")
+    if engine == "columnar":  # the rules compiled once, as a long-running process would
+        swrules.evaluate(facts[:1000], ruleset=rs, period=str(year), engine=engine)
     for _ in range(repeat):
-        start = time.perf_counter()
-        loaded = load_facts(facts)
-        loads.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        result = swrules.evaluate(loaded, ruleset=rs, period=str(year), engine=engine)
-        times.append(time.perf_counter() - start)
+        if engine == "columnar":  # from the fact dicts to the output dicts, no object of either kind on the way
+            start = time.perf_counter()
+            result = swrules.evaluate(facts, ruleset=rs, period=str(year), engine=engine)
+            result.to_dict()
+            times.append(time.perf_counter() - start)
+            loads.append(0.0)
+            loaded = None
+        else:
+            start = time.perf_counter()
+            loaded = load_facts(facts)
+            loads.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            result = swrules.evaluate(loaded, ruleset=rs, period=str(year), engine=engine)
+            times.append(time.perf_counter() - start)
         ours = sorted(
             (o.payee, o.kind.value, o.period, o.amount)
             for o in result.obligations
@@ -173,6 +200,83 @@ def session(ruleset: str, engine: str, size: int, updates: int) -> dict[str, obj
     }
 
 
+def parquet(ruleset: str, size: int, repeat: int, memory_limit: str = "") -> dict[str, object]:
+    """A Parquet folder to Parquet output on the columnar engine, against the plain reference on the same facts."""
+    import shutil
+    import tempfile
+
+    sys.path.insert(0, str(HERE))
+    import columnar_io
+    import reference
+
+    import swrules
+    from swrules.columnar import read_parquet_folder, write_population
+    from swrules.frames import write_tables
+
+    year = YEARS[ruleset]
+    work = Path(tempfile.mkdtemp(prefix="swrules-bench-"))
+    try:
+        folder = work / "facts"
+        write_population(str(folder), size, year=year)
+        rs = swrules.load_ruleset(ruleset)
+        warm = work / "warm"  # the rules compiled once, on a small population, as a long-running process would
+        write_population(str(warm), 1000, year=year)
+        swrules.evaluate(read_parquet_folder(str(warm)), ruleset=rs, period=str(year), engine="columnar")
+        reads, evaluations, writes = [], [], []
+        for n in range(repeat):
+            out = work / f"out{n}"
+            out.mkdir()
+            start = time.perf_counter()
+            tables = read_parquet_folder(str(folder))
+            if memory_limit:  # DuckDB keeps to it, spilling its tables to disk beyond it
+                tables.con.execute(f"SET memory_limit = '{memory_limit}'")
+            read = time.perf_counter()
+            result = swrules.evaluate(tables, ruleset=rs, period=str(year), engine="columnar")
+            evaluated = time.perf_counter()
+            write_tables(result, "parquet", out)
+            written = time.perf_counter()
+            reads.append(read - start)
+            evaluations.append(evaluated - read)
+            writes.append(written - evaluated)
+            facts = sum(tables.counts.values())
+            del result
+            tables.close()
+            gc.collect()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        totals = [r + e + w for r, e, w in zip(reads, evaluations, writes, strict=True)]
+        out_rows = sum(int(_parquet_rows(p)) for p in sorted((work / "out0").iterdir()) if p.suffix == ".parquet")
+        found: dict[str, object] = {
+            "facts": facts,
+            "rows": out_rows,
+            "read_s": statistics.median(reads),
+            "evaluate_s": statistics.median(evaluations),
+            "write_s": statistics.median(writes),
+            "median_s": statistics.median(totals),
+            "maxrss_mb": peak,
+        }
+        if size <= 2_000_000:
+            dicts = columnar_io._as_dicts(str(folder))
+            dingnan = swrules.load_ruleset("dingnan-2020")
+            ref_times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                ref = reference.evaluate(dicts, dingnan, year)
+                ref_times.append(time.perf_counter() - start)
+                del ref
+                gc.collect()
+            found["reference_s"] = statistics.median(ref_times)
+        return found
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    rows: int = pq.ParquetFile(str(path)).metadata.num_rows
+    return rows
+
+
 def _child(kind: str, *args: str) -> dict[str, Any] | str:
     done = subprocess.run(
         [sys.executable, __file__, "--child", kind, *args], capture_output=True, text=True, check=False
@@ -190,13 +294,20 @@ def main() -> int:
     ap.add_argument(
         "--rulesets", default="dingnan-2020,dingnan-2020/core,dingnan-2020/histories,zhejiang-2019,xx-county-2023"
     )
-    ap.add_argument("--engines", default="native,durable")
+    ap.add_argument("--engines", default="native,durable,columnar")
     ap.add_argument("--durable-max", type=int, default=100000, help="largest size run on the durable engine")
     ap.add_argument("--sessions", default="1000,20000", help="county sizes for the session benchmark ('' for none)")
     ap.add_argument("--updates", type=int, default=300, help="updates timed per session")
+    ap.add_argument("--parquet", default="1000000", help="persons, Parquet folder to Parquet files ('' for none)")
+    ap.add_argument("--parquet-rulesets", default="dingnan-2020,zhejiang-2019")
+    ap.add_argument("--memory-limit", default="", help="DuckDB's memory limit for --parquet runs (e.g. 4GB)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
+        if args.child[0] == "parquet":
+            _, ruleset, size, count, limit = args.child
+            print(json.dumps(parquet(ruleset, int(size), int(count), limit)))
+            return 0
         kind, ruleset, engine, size, count = args.child
         run = batch if kind == "batch" else session
         print(json.dumps(run(ruleset, engine, int(size), int(count))))
@@ -204,7 +315,7 @@ def main() -> int:
     sys.path.insert(0, str(HERE.parent))
     from swrules.engine import durable_available
 
-    engines = [e for e in args.engines.split(",") if e == "native" or durable_available()]
+    engines = [e for e in args.engines.split(",") if e != "durable" or durable_available()]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}")
     print(f"batch: a whole year per evaluation, median of {args.repeat} runs, each configuration in its own process\n")
@@ -229,6 +340,7 @@ def main() -> int:
                     f" {(r['load_s'] + r['median_s']) / r['reference_s']:>6.1f}×",
                     flush=True,
                 )
+    _parquet_table(args)
     sizes = [int(s) for s in args.sessions.split(",") if s]
     if not sizes:
         return 0
@@ -254,6 +366,34 @@ def main() -> int:
                     flush=True,
                 )
     return 0
+
+
+def _parquet_table(args: argparse.Namespace) -> None:
+    sizes = [int(s) for s in args.parquet.split(",") if s]
+    if not sizes:
+        return
+    print(
+        f"\nParquet folder to Parquet files on the columnar engine, median of {args.repeat}; the plain reference "
+        "(dingnan-2020, on the same facts as dicts) timed in the same process\n"
+    )
+    header = (
+        f"{'ruleset':<22} {'persons':>10} {'facts':>10} {'read s':>7} {'eval s':>7} {'write s':>7} {'total s':>8}"
+        f" {'peak MB':>8} {'plain s':>8} {'vs plain':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in sizes:
+        for ruleset in args.parquet_rulesets.split(","):
+            r = _child("parquet", ruleset, str(size), str(args.repeat), args.memory_limit)
+            if isinstance(r, str):
+                print(f"{ruleset:<22} {size:>10,}  {r}", flush=True)
+                continue
+            plain = f"{r['reference_s']:>8.2f} {r['median_s'] / r['reference_s']:>8.2f}×" if "reference_s" in r else ""
+            print(
+                f"{ruleset:<22} {size:>10,} {r['facts']:>10,} {r['read_s']:>7.2f} {r['evaluate_s']:>7.2f}"
+                f" {r['write_s']:>7.2f} {r['median_s']:>8.2f} {r['maxrss_mb']:>8.0f} {plain}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -248,7 +248,14 @@ def _as_date(value: Any, file: str, column: str, row: int) -> date:
 
 
 def write_tables(result: Result, fmt: str, folder: str | Path) -> list[Path]:
-    """One ``csv`` or ``parquet`` file per section of ``result`` in ``folder``; returns their paths."""
+    """One ``csv`` or ``parquet`` file per section of ``result`` in ``folder``; returns their paths.
+
+    A columnar engine's result writes Parquet straight from the engine's tables: the same files."""
+    if fmt == "parquet":
+        direct = getattr(result, "write_parquet", None)
+        found = direct(folder) if direct is not None else None
+        if found is not None:
+            return list(found)
     written = []
     for section, frame in to_frames(result).items():
         path = Path(folder) / f"{section}.{fmt}"

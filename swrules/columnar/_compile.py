@@ -389,7 +389,7 @@ class _Compiler:
             prefixes[m.alias] = prefix
             order.append(prefix + "_ord")
         self.matched = tuple(prefixes[m.alias] + "_key" for m in rule.match)
-        table = acc.mutate(_mid=ibis.row_number().over(order_by=[acc[o] for o in order]))
+        table = acc.mutate(_mid=ibis.row_number())
         names: dict[str, Any] = {m.alias: RowV(m.type, prefixes[m.alias]) for m in rule.match}
         for c in rule.collect:
             names[c.alias] = LazyList(self.collection(c.type, c.where, prefixes))

@@ -4,8 +4,10 @@ Facts are DuckDB tables (a :class:`~swrules.columnar.FactTables` read from Parqu
 input :func:`swrules.load_facts` accepts, put into tables here). The programs of an evaluation are those of the
 native engine (:func:`~swrules.engine.compile_programs`: one per judgment day, rules in strata, the windows of
 snapshot rules as tests); each rule is compiled by :mod:`swrules.columnar._compile` and run stratum by stratum,
-its items written to a table of their type for the rules after it. The items come back as the native item
-classes and make the same :class:`~swrules.result.Result`: the same JSON, byte for byte.
+each emit's items made in SQL straight into a table of their type (:mod:`swrules.columnar._itemsql`) for the
+rules after it. The result (:class:`~swrules.columnar._result.ColumnarResult`) keeps those tables and reads
+the native item classes from them only when asked: the same :class:`~swrules.result.Result`, the same JSON,
+byte for byte. Plain fact dicts go into the fact tables without fact objects (:mod:`swrules.columnar._dicts`).
 
 Every rule is compiled before any fact is read: a construct the compiler does not translate stops the
 evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rule.
@@ -14,6 +16,8 @@ evaluation with :class:`~swrules.errors.ColumnarUnsupportedError` naming the rul
 from __future__ import annotations
 
 import enum
+import itertools
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -38,6 +42,10 @@ from swrules.columnar._compile import (
     rows_to_column,
     unfused,
 )
+from swrules.columnar._dicts import tables_of_dicts
+from swrules.columnar._itemsql import NEGATIVE, add_rows, apart, first, item_rows, key_prefix
+from swrules.columnar._result import ORDER, ColumnarResult, ResultTables, _drop
+from swrules.columnar._schema import sql_text
 from swrules.columnar._tables import (
     FactTables,
     add_scales,
@@ -92,6 +100,8 @@ def _item_columns(item_type: str) -> list[tuple[str, str]]:
             out.append((f.name, ""))  # a field no table can hold (a rule reading it is refused)
     out.append(("_key", "VARCHAR"))
     out.append(("_ord", "VARCHAR"))
+    out.append(("_matched", "VARCHAR"))  # the keys of what the rule matched: one key, or a JSON list of them
+    out.append(("_batch", "BIGINT"))  # the emit (by number, within the program) that made it
     return out
 
 
@@ -113,7 +123,12 @@ class _Store:
         self.con = con
         self.names = _item_tables(world)
         for t, name in self.names.items():
-            cols = ", ".join(f'"{c}" {sql}' for c, sql in _item_columns(t) if sql)
+            # The order of an item is its key: a column worked out when read, not stored a second time.
+            cols = ", ".join(
+                f'"{c}" {sql} GENERATED ALWAYS AS ("_key") VIRTUAL' if c == "_ord" else f'"{c}" {sql}'
+                for c, sql in _item_columns(t)
+                if sql
+            )
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({cols})')
 
     def drop(self) -> None:
@@ -128,8 +143,13 @@ class _Store:
         for name, sql in _item_columns(item_type):
             if not sql:
                 continue
-            if name in ("_key", "_ord"):
+            if name == "_ord":
+                continue
+            if name == "_key":
                 arrays[name] = keys
+                continue
+            if name in ("_matched", "_batch"):
+                arrays[name] = [None] * len(items)
                 continue
             field = name[: -len("__scale")] if name.endswith("__scale") else name
             values = [getattr(item, field) for item in items]
@@ -143,11 +163,12 @@ class _Store:
                 kinds = cast(Any, rows_field(ITEM_TYPES[item_type], name))
                 values = [rows_to_column(kinds, v) for v in values]
             arrays[name] = values
-        schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql])
+        schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql and n != "_ord"])
         table = pa.table(arrays, schema=schema)
+        names = ", ".join(f'"{n}"' for n in schema.names)
         self.con.register("_swrules_items", table)
         try:
-            self.con.execute(f'INSERT INTO "{self.names[item_type]}" SELECT * FROM _swrules_items')
+            self.con.execute(f'INSERT INTO "{self.names[item_type]}" ({names}) SELECT {names} FROM _swrules_items')
         finally:
             self.con.unregister("_swrules_items")
 
@@ -212,6 +233,7 @@ class _Compiled:
     rule: BoundRule
     checks: tuple[tuple[str, str], ...]  # (sql, message)
     emits: tuple[tuple[Emit, str], ...]
+    inserts: tuple[str, ...] = ()  # of each emit: its items as rows of their table, stamped and keyed, in SQL
 
 
 #: Compiled programs by (ruleset, program fingerprint, world, the places of the facts' decimals in columns): Ibis
@@ -242,7 +264,8 @@ def _compile(
                 )
                 checks = tuple((backend.compile(c.table.limit(1)), c.message) for c in plan.checks)
                 emits = tuple((e, backend.compile(_selection(e))) for e in plan.emits)
-                out.append(_Compiled(rule, checks, emits))
+                inserts = tuple(item_rows(ruleset.id, rule, e, sql) for e, sql in emits)
+                out.append(_Compiled(rule, checks, emits, inserts))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (program, tuple(out))
@@ -284,29 +307,41 @@ def check_columnar(ruleset: Ruleset, period: Period, *, scaled: bool = True) -> 
 def evaluate_columnar(facts: Any, ruleset: Ruleset, period: Period) -> Result:
     """Evaluate ``facts`` (a FactTables, or what load_facts accepts) on the columnar engine.
 
-    Every rule is compiled before the facts are read (or, for a FactTables, looked at)."""
+    Every rule is compiled before the facts are read (or, for a FactTables, looked at). The result keeps its
+    items in the engine's tables (in the FactTables' connection, for a FactTables) until they are asked for."""
     programs = _programs(ruleset, period)
     from_objects = not isinstance(facts, FactTables)
     con = duckdb.connect() if from_objects else facts.con
     stores: list[_Store] = []
+    kept = False
     try:
         stores = _setup(con, programs, from_objects)
         scaled = from_objects or facts.scaled
         compiled = [_compile(con, ruleset, p, n, scaled) for n, p in enumerate(programs)]
-        if from_objects:
+        if from_objects and not (isinstance(facts, list) and tables_of_dicts(con, facts)):
             facts = facts if isinstance(facts, FactSet) else load_facts(facts)
             _insert_facts(con, facts)
-        result = _run(con, ruleset, period, programs, compiled, stores)
-        return attrs.evolve(result, explained_by=_native_run(facts, ruleset, period))
+        tables = _run(con, ruleset, period, programs, compiled, stores)
+        if from_objects:  # the facts are not read again: only the items are kept
+            for fact_type in FACT_TYPES:
+                con.execute(f'DROP TABLE IF EXISTS "{fact_type}"')
+        kept = True
+        result = ColumnarResult.of(
+            ruleset, period, ENGINE, tables, _native_run(facts, ruleset, period), close=from_objects
+        )
+        if not from_objects:
+            facts.results.append(weakref.ref(result))
+        return result
     finally:
-        for store in stores:
-            store.drop()
+        if not kept:
+            for store in stores:
+                store.drop()
         con.execute(f'DROP TABLE IF EXISTS "{ONE}"')
-        if from_objects:
+        if from_objects and not kept:
             con.close()
 
 
-def _native_run(facts: FactSet | FactTables, ruleset: Ruleset, period: Period) -> Callable[[], Result]:
+def _native_run(facts: Any, ruleset: Ruleset, period: Period) -> Callable[[], Result]:
     """The native engine's result on the same facts, made once when first asked for: a columnar run keeps what
     each item matched, not what it counted or on which day it was judged, so its items are explained from it.
 
@@ -341,25 +376,67 @@ def _run(
     programs: Sequence[Program],
     compiled: Sequence[Sequence[_Compiled]],
     stores: Sequence[_Store],
-) -> Result:
-    from swrules.evaluation import World, build_result
-
-    worlds = []
-    for program, rules, store in zip(programs, compiled, stores, strict=True):
-        items: list[Item] = []
-        derivations = _Derivations()
-        objects: dict[str, Any] = {}
-        for one in rules:
+) -> ResultTables:
+    """Run every program's rules, their items made in SQL into the item tables: those tables, kept for a result."""
+    for program, program_rules, store in zip(programs, compiled, stores, strict=True):
+        batches = itertools.count()
+        held: dict[str, list[str]] = {t: [] for t in store.names}  # by type: the key prefixes of the rows held
+        for one in program_rules:
             with watched(con, program, one.rule):  # progress, and the time budget inside the query too
-                made = _execute(con, one, derivations, objects)
-            items.extend(made)
-            by_type: dict[str, list[Item]] = {}
-            for item in made:
-                by_type.setdefault(item.TYPE, []).append(item)
-            for t, of_type in by_type.items():
-                store.add(t, of_type)
-        worlds.append(World(program, items, derivations, objects))
-    return build_result(ruleset, period, ENGINE, worlds)
+                _execute_rows(con, one, store, batches, held)
+    owned = [frozenset(r.id for s in programs[0].strata for r in s)] + [p.owned for p in programs[1:]]
+    by_id = [{r.rule.id: r.rule for r in one} for one in compiled]
+    tables = ResultTables.keep(con, [store.names for store in stores], owned, by_id)
+    due = ", ".join(sql_text(str(m)) for m in programs[0].frame.due_months) or "NULL"
+    late = first(
+        tables.execute(
+            f"SELECT rule, id, due FROM ({tables.source('obligation')}) AS s WHERE due NOT IN ({due}) "
+            f"ORDER BY {ORDER['obligation']} LIMIT 1"
+        )
+    )
+    if late is not None:
+        _drop(con, tables.all_names(), False)
+        raise EngineError(
+            f"rule {late[0]!r} derived obligation {late[1]!r} due {late[2]}, which is not a month of {period} "
+            "within the ruleset's window"
+        )
+    return tables
+
+
+def _execute_rows(
+    con: duckdb.DuckDBPyConnection,
+    compiled: _Compiled,
+    store: _Store,
+    batches: Iterator[int],
+    held: dict[str, list[str]],
+) -> None:
+    """Run one rule: its checks, then each emit's items made in SQL and put into the table of their type."""
+    rule = compiled.rule
+    for sql, message in compiled.checks:
+        if _query(con, rule, sql).num_rows:
+            raise RuleFailedError(rule.id, [], message)
+
+    def run(sql: str) -> Any:
+        try:
+            return con.execute(sql)
+        except duckdb.Error as err:
+            raise _failed(rule, err) from None
+
+    for (emit, _), rows in zip(compiled.emits, compiled.inserts, strict=True):
+        # The rows held can share a key with the new ones only where the keys' known beginnings allow it.
+        prefix = key_prefix(emit)
+        clash = not apart(prefix, held[emit.kind])
+        if add_rows(con, rule, emit, rows, store.names[emit.kind], next(batches), clash, run):
+            held[emit.kind].append(prefix)
+
+
+def _failed(rule: BoundRule, err: duckdb.Error) -> RuleFailedError:
+    first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if NEGATIVE in first:  # as Obligation refuses it, in the native engine: the keys matched, then the message
+        matched, _, why = first.split(NEGATIVE, 1)[1].partition("\x02")
+        return RuleFailedError(rule.id, matched.split("\x01") if matched else [], "ValueError: obligation " + why)
+    why = "division by zero" if "division by zero" in first.lower() else first
+    return RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}")
 
 
 class _Derivations(Mapping[str, Derivation]):
@@ -426,9 +503,7 @@ def _query(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> pa.Tabl
     try:
         return arrow_of(con, sql)
     except duckdb.Error as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        why = "division by zero" if "division by zero" in first.lower() else first
-        raise RuleFailedError(rule.id, [], f"an expression cannot be worked out on the facts: {why}") from None
+        raise _failed(rule, err) from None
 
 
 def _selection(emit: Emit) -> Any:

@@ -37,8 +37,8 @@ def local_session(
     ``quick_start`` starts the JVM with its quick compiler only and the serial collector (about half the
     start-up and first-job time on two cores); pass False for long jobs. It applies to the first session of a
     process, and not when PYSPARK_SUBMIT_ARGS is set. ``driver_memory`` is the JVM's heap: Spark's planner
-    needs about 2 GB for dingnan-2020's allowance rules (1 GB, Spark's default, runs out). Raises :class:`~swrules.errors.EngineUnavailableError`
-    when Java or pyspark is missing.
+    needs about 2 GB for dingnan-2020's allowance rules (1 GB, Spark's default, runs out). Raises
+    :class:`~swrules.errors.EngineUnavailableError` when Java or pyspark is missing.
     """
     from swrules.errors import EngineUnavailableError
 

@@ -14,6 +14,7 @@ import bisect
 import datetime as _dt
 import decimal
 import enum
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -60,6 +61,8 @@ class FactTables:
         #: given with, as a fact read from text has (JSON Lines, CSV): the columnar engine then prints each
         #: value as the native engine does (``16`` hours, not ``16.000000000000000000``).
         self.scaled = False
+        #: The columnar results whose items are still in this connection's tables: moved out when it closes.
+        self.results: list[weakref.ref[Any]] = []
 
     def __enter__(self) -> FactTables:
         return self
@@ -68,6 +71,11 @@ class FactTables:
         self.close()
 
     def close(self) -> None:
+        for ref in self.results:
+            result = ref()
+            if result is not None:
+                result.detach()
+        self.results.clear()
         self.con.close()
 
     @property

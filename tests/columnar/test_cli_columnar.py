@@ -116,10 +116,10 @@ def _parquet_with_bad_person(tmp_path: Path, facts: list[Any]) -> Path:
     return folder
 
 
-def test_a_refused_ruleset_is_one_line_before_the_facts_are_read(tmp_path: Path) -> None:
+def test_a_refused_ruleset_is_one_line_before_the_facts_are_read(tmp_path: Path, refused_ruleset: Path) -> None:
     unreadable = tmp_path / "missing.jsonl"  # never opened: the ruleset is refused first
     code, out, err = cli(
-        "evaluate", str(unreadable), "--ruleset", "dingnan-2020", "--period", "2021", "--engine", "columnar"
+        "evaluate", str(unreadable), "--ruleset", str(refused_ruleset), "--period", "2021", "--engine", "columnar"
     )
     assert (code, out) == (1, "")
     assert err.startswith("swrules: ruleset 'dingnan-2020', rule '") and "native engine" in err

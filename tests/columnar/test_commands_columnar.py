@@ -119,13 +119,14 @@ def test_the_library_functions_take_tables(inputs: dict[str, Path], ledger: Path
 
 @pytest.mark.parametrize("command", ["diff", "report", "settle"])
 def test_a_ruleset_the_engine_cannot_compile_is_refused_in_one_line_before_the_facts_are_read(
-    tmp_path: Path, ledger: Path, command: str
+    tmp_path: Path, ledger: Path, command: str, refused_ruleset: Path
 ) -> None:
     unreadable = str(tmp_path / "missing.jsonl")  # never opened: the ruleset is refused first
+    rs = str(refused_ruleset)
     argv = {
-        "diff": ("diff", unreadable, "--from", "dingnan-2020", "--to", "dingnan-2020", "--period", "2021"),
-        "report": ("report", unreadable, "--ruleset", "dingnan-2020", "--period", "2021", "--out", "-"),
-        "settle": ("settle", unreadable, "--ruleset", "dingnan-2020", "--through", "2021-12", "--paid", str(ledger)),
+        "diff": ("diff", unreadable, "--from", rs, "--to", rs, "--period", "2021"),
+        "report": ("report", unreadable, "--ruleset", rs, "--period", "2021", "--out", "-"),
+        "settle": ("settle", unreadable, "--ruleset", rs, "--through", "2021-12", "--paid", str(ledger)),
     }[command]
     code, out, err = cli(*argv, "--engine", "columnar")
     assert (code, out) == (1, "")

@@ -117,6 +117,25 @@ emit finding {
   actual = (if v == none then 0 else param("points", v.level)) + count(names) * 100, required = none,
 }
 """,
+    "stretches": """
+match p: person
+collect c: certificate where c.holder == p.id
+def held(d) = count([x for x in c if x.obtained_on <= d])
+def rate(d) = if held(d) > 0 then 100.50 * held(d) else 0
+let s = piecewise(first_day(period), last_day(period), [x.obtained_on for x in c], rate)
+for m in months(period) {
+  let a = month_rate(m, s, "prorated")
+  let b = month_rate(m, s, "month_start")
+  let e = month_rate(m, s, "month_end")
+  let w = month_rate(m, s, "whole_month")
+  when a[0] > 0
+  emit finding {
+    subject = p.id + "-" + text(m) + "-" + text(count(s)) + "-" + text(s[0][0]) + "-" + text(last(s)[1]),
+    requirement = a[1] + "/" + b[1] + "/" + e[1] + "/" + w[1], satisfied = none,
+    actual = a[0] + b[0] + e[0] + w[0], required = none,
+  }
+}
+""",
 }
 
 FACTS = [
