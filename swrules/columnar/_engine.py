@@ -18,10 +18,10 @@ from __future__ import annotations
 import enum
 import itertools
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import attrs
 import duckdb
@@ -37,9 +37,7 @@ from swrules.columnar._compile import (
     compile_rule_plan,
     rows_arrow,
     rows_field,
-    rows_from_column,
     rows_sql,
-    rows_to_column,
     unfused,
 )
 from swrules.columnar._dicts import tables_of_dicts
@@ -54,16 +52,14 @@ from swrules.columnar._tables import (
     create_tables,
     decimal_fields,
     insert_arrow,
-    places,
     with_scales,
 )
 from swrules.columnar._watch import watched
 from swrules.engine import Derivation, Program, compile_programs
 from swrules.engine._program import BoundRule
-from swrules.engine._run import stamped
 from swrules.errors import ColumnarUnsupportedError, EngineError, RuleFailedError
 from swrules.facts import FACT_TYPES
-from swrules.items import ITEM_TYPES, Finding, Item
+from swrules.items import ITEM_TYPES
 from swrules.lang._types import ListOf, fields_of
 from swrules.load import FactSet, load_facts
 from swrules.period import Period
@@ -134,43 +130,6 @@ class _Store:
     def drop(self) -> None:
         for name in self.names.values():
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
-
-    def add(self, item_type: str, items: Sequence[Item]) -> None:
-        if not items:
-            return
-        arrays: dict[str, list[Any]] = {}
-        keys = [item.key for item in items]
-        for name, sql in _item_columns(item_type):
-            if not sql:
-                continue
-            if name == "_ord":
-                continue
-            if name == "_key":
-                arrays[name] = keys
-                continue
-            if name in ("_matched", "_batch"):
-                arrays[name] = [None] * len(items)
-                continue
-            field = name[: -len("__scale")] if name.endswith("__scale") else name
-            values = [getattr(item, field) for item in items]
-            if name.endswith("__scale"):
-                values = [None if v is None else places(v) for v in values]
-            elif sql == "VARCHAR":
-                values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-            elif sql == "VARCHAR[]":
-                values = [None if v is None else list(v) for v in values]
-            elif sql.startswith("STRUCT"):
-                kinds = cast(Any, rows_field(ITEM_TYPES[item_type], name))
-                values = [rows_to_column(kinds, v) for v in values]
-            arrays[name] = values
-        schema = pa.schema([(n, _arrow(sql)) for n, sql in _item_columns(item_type) if sql and n != "_ord"])
-        table = pa.table(arrays, schema=schema)
-        names = ", ".join(f'"{n}"' for n in schema.names)
-        self.con.register("_swrules_items", table)
-        try:
-            self.con.execute(f'INSERT INTO "{self.names[item_type]}" ({names}) SELECT {names} FROM _swrules_items')
-        finally:
-            self.con.unregister("_swrules_items")
 
 
 def _arrow(sql: str) -> pa.DataType:
@@ -471,33 +430,6 @@ class _Derivations(Mapping[str, Derivation]):
         return len(self.kept)
 
 
-def _execute(
-    con: duckdb.DuckDBPyConnection, compiled: _Compiled, derivations: _Derivations, objects: dict[str, Any]
-) -> list[Item]:
-    rule = compiled.rule
-    for sql, message in compiled.checks:
-        if _query(con, rule, sql).num_rows:
-            raise RuleFailedError(rule.id, [], message)
-    emits = frozenset(rule.definition.emits)
-    kept = derivations.kept
-    made: list[Item] = []
-    for emit, sql in compiled.emits:
-        for item, matched in _items(_query(con, rule, sql).to_pylist(), emit):
-            item = stamped(item, rule, emits, ())
-            key = item.key
-            known = objects.get(key)
-            if known is not None:
-                if known == item and kept[key][0].id == rule.id:
-                    continue
-                raise EngineError(
-                    f"rules {kept[key][0].id!r} and {rule.id!r} both derive {key!r}; an item has one cause"
-                )
-            objects[key] = item
-            kept[key] = (rule, matched)
-            made.append(item)
-    return made
-
-
 def _query(con: duckdb.DuckDBPyConnection, rule: BoundRule, sql: str) -> pa.Table:
     """A rule's query; what cannot be worked out on the facts (a division by zero) fails naming the rule."""
     try:
@@ -518,63 +450,3 @@ def _selection(emit: Emit) -> Any:
     for j, key in enumerate(emit.matched):
         select[f"k{j}"] = t[key]
     return t.select(**select)
-
-
-def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
-    cls = ITEM_TYPES[emit.kind]
-    types = fields_of(cast(Any, cls))
-    make: Any = Finding.at_least if emit.at_least else cls
-    constants = {name: v.value for name, v in emit.fields if not isinstance(v, Sc)}
-    if not emit.at_least:
-        constants = {name: _convert(types.get(name), v) for name, v in constants.items()}
-    # (field, column, scale column or None, conversion or None) of each field worked out in SQL
-    columns = [
-        (
-            name,
-            f"f{i}",
-            f"s{i}" if v.t is Decimal else None,
-            None if emit.at_least else _converter(types.get(name), rows_field(cls, name)),
-        )
-        for i, (name, v) in enumerate(emit.fields)
-        if isinstance(v, Sc)
-    ]
-    keys = [f"k{j}" for j in range(len(emit.matched))]
-    for row in rows:
-        kw = dict(constants)
-        for name, column, scale, convert in columns:
-            value = row[column]
-            if value is not None:
-                if scale is not None:
-                    value = Decimal(value).quantize(_QUANTUM[row[scale]])
-                if convert is not None:
-                    value = convert(value)
-            kw[name] = value
-        yield make(**kw), tuple(row[k] for k in keys)
-
-
-#: The quantum of each scale a decimal may have (``Decimal("0.01")`` for 2).
-_QUANTUM: Final = {places: Decimal(1).scaleb(-places) for places in range(39)}
-
-
-def _converter(ftype: Any, kinds: tuple[Any, ...] | None = None) -> Any:
-    if kinds is not None:
-        return lambda value: rows_from_column(kinds, value)
-    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
-        return ftype
-    if ftype is Decimal:
-        return _to_decimal
-    return None
-
-
-def _to_decimal(value: Any) -> Any:
-    return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _convert(ftype: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
-        return ftype(value) if isinstance(value, str) else value
-    if ftype is Decimal and isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    return value

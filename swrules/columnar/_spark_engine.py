@@ -24,7 +24,7 @@ import enum
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Final, cast
 
@@ -32,13 +32,22 @@ import attrs
 import duckdb
 import pyarrow as pa
 
-from swrules.columnar._compile import ONE, Emit, Tables, compile_rule_plan, rows_field, rows_to_column, unfused
+from swrules.columnar._compile import (
+    ONE,
+    Emit,
+    Sc,
+    Tables,
+    compile_rule_plan,
+    rows_field,
+    rows_from_column,
+    rows_to_column,
+    unfused,
+)
 from swrules.columnar._engine import (
     _arrow,
     _Derivations,
     _item_columns,
     _item_tables,
-    _items,
     _logic,
     _native_run,
     _order,
@@ -62,7 +71,8 @@ from swrules.engine._program import BoundRule
 from swrules.engine._run import stamped
 from swrules.errors import ColumnarUnsupportedError, EngineError, EngineUnavailableError, RuleFailedError
 from swrules.facts import FACT_TYPES
-from swrules.items import ITEM_TYPES, Item
+from swrules.items import ITEM_TYPES, Finding, Item
+from swrules.lang._types import fields_of
 from swrules.load import FactSet, Rejected, load_facts
 from swrules.period import Period
 from swrules.result import Result
@@ -305,6 +315,9 @@ def _item_arrow(item_type: str, items: Sequence[Item]) -> pa.Table:
         if name in ("_key", "_ord"):
             arrays[name] = keys
             continue
+        if name in ("_matched", "_batch"):  # the DuckDB engine's bookkeeping: what each item matched is kept here
+            arrays[name] = [None] * len(items)
+            continue
         field = name[: -len("__scale")] if name.endswith("__scale") else name
         values = [getattr(item, field) for item in items]
         if name.endswith("__scale"):
@@ -489,3 +502,63 @@ def _execute(session: Any, compiled: _Compiled, derivations: _Derivations, objec
 def _query(session: Any, rule: BoundRule, sql: str) -> pa.Table:
     with _spark_errors(f"rule {rule.id!r}", rule):
         return cast(pa.Table, session.sql(sql).toArrow())
+
+
+def _items(rows: list[dict[str, Any]], emit: Emit) -> Iterable[tuple[Item, tuple[str, ...]]]:
+    cls = ITEM_TYPES[emit.kind]
+    types = fields_of(cast(Any, cls))
+    make: Any = Finding.at_least if emit.at_least else cls
+    constants = {name: v.value for name, v in emit.fields if not isinstance(v, Sc)}
+    if not emit.at_least:
+        constants = {name: _convert(types.get(name), v) for name, v in constants.items()}
+    # (field, column, scale column or None, conversion or None) of each field worked out in SQL
+    columns = [
+        (
+            name,
+            f"f{i}",
+            f"s{i}" if v.t is Decimal else None,
+            None if emit.at_least else _converter(types.get(name), rows_field(cls, name)),
+        )
+        for i, (name, v) in enumerate(emit.fields)
+        if isinstance(v, Sc)
+    ]
+    keys = [f"k{j}" for j in range(len(emit.matched))]
+    for row in rows:
+        kw = dict(constants)
+        for name, column, scale, convert in columns:
+            value = row[column]
+            if value is not None:
+                if scale is not None:
+                    value = Decimal(value).quantize(_QUANTUM[row[scale]])
+                if convert is not None:
+                    value = convert(value)
+            kw[name] = value
+        yield make(**kw), tuple(row[k] for k in keys)
+
+
+#: The quantum of each scale a decimal may have (``Decimal("0.01")`` for 2).
+_QUANTUM: Final = {places: Decimal(1).scaleb(-places) for places in range(39)}
+
+
+def _converter(ftype: Any, kinds: tuple[Any, ...] | None = None) -> Any:
+    if kinds is not None:
+        return lambda value: rows_from_column(kinds, value)
+    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
+        return ftype
+    if ftype is Decimal:
+        return _to_decimal
+    return None
+
+
+def _to_decimal(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _convert(ftype: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(ftype, type) and issubclass(ftype, enum.Enum):
+        return ftype(value) if isinstance(value, str) else value
+    if ftype is Decimal and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value

@@ -102,7 +102,7 @@ def test_the_help_says_auto_is_the_default(command: str) -> None:
     assert " ".join(engine.help.split()).startswith("rule engine (default: auto: columnar for a Parquet folder")
 
 
-@pytest.mark.parametrize("ruleset", ["xx-county-2023", "zhejiang-2019"])
+@pytest.mark.parametrize("ruleset", ["xx-county-2023", "zhejiang-2019", "dingnan-2020"])
 def test_demo_on_the_columnar_engine_prints_the_native_summary(ruleset: str) -> None:
     native = cli("demo", "--ruleset", ruleset, "--engine", "native")
     assert native[0] == 0 and " · engine native · " in native[1]
@@ -113,8 +113,8 @@ def test_demo_on_the_columnar_engine_prints_the_native_summary(ruleset: str) -> 
     assert cli("demo", "--ruleset", ruleset) == native
 
 
-def test_demo_on_the_columnar_engine_of_a_ruleset_it_cannot_compile_says_so() -> None:
-    code, out, err = cli("demo", "--engine", "columnar")  # dingnan-2020, the demo's default
+def test_demo_on_the_columnar_engine_of_a_ruleset_it_cannot_compile_says_so(refused_ruleset: Path) -> None:
+    code, out, err = cli("demo", "--ruleset", str(refused_ruleset), "--engine", "columnar")  # dingnan's example
     assert (code, out) == (1, "")
     assert err.startswith("swrules: ruleset 'dingnan-2020', rule ") and "evaluate with the native engine" in err
     assert err.count("\n") == 1
