@@ -541,18 +541,22 @@ class _Compiler:
             return Sc(_col(name), v.t, v.sqls, scale)
         return v
 
+    def on_keys(self, left: Any, right: Any, keys: Sequence[str]) -> Any:
+        """``left`` joined to ``right`` on the key columns both have (``right``'s renamed apart first), or crossed
+        with it where there are none."""
+        if not keys:
+            return left.cross_join(right)
+        renamed = {self.fresh(): k for k in keys}
+        right = right.rename(renamed)
+        return left.join(right, [left[k] == right[new] for new, k in renamed.items()])
+
     def loop(self, var: str, source: Any, body: Sequence[Any], scope: Scope) -> None:
         lst = self.as_list(source, scope)
         inner = scope.sub()
         key = self.fresh()
         st = scope.table
         lt = lst.table
-        if lst.keys:
-            renamed = {self.fresh(): k for k in lst.keys}
-            lt = lt.rename(renamed)
-            j = st.join(lt, [st[k] == lt[new] for new, k in renamed.items()])
-        else:
-            j = st.cross_join(lt)
+        j = self.on_keys(st, lt, lst.keys)
         number = ibis.row_number().over(group_by=[j[k] for k in scope.keys], order_by=[j[lst.ord]])
         inner.table = j.select(*st.columns, *lst.cols, **{key: number}).view()
         inner.keys = (*scope.keys, key)
@@ -1747,12 +1751,7 @@ class _Compiler:
         st = scope.table
         rows = st.filter(st[a] <= st[b]).select(*scope.keys, a, b)
         dt_ = days.table
-        if days.keys:
-            renamed = {self.fresh(): k for k in days.keys}
-            dt_ = dt_.rename(renamed)
-            j = rows.join(dt_, [rows[k] == dt_[new] for new, k in renamed.items()])
-        else:
-            j = rows.cross_join(dt_)
+        j = self.on_keys(rows, dt_, days.keys)
         day = days.elem.fn
         j = j.select(*scope.keys, a, b, **{"_d": day(j)}).view()
         inside = j.filter((j["_d"] > j[a]) & (j["_d"] <= j[b])).select(*scope.keys, **{p + "s": j["_d"]})
@@ -1825,12 +1824,7 @@ class _Compiler:
         st = scope.table
         here = st.select(*scope.keys, p + "ms", p + "me")
         lt = lst.table
-        if lst.keys:
-            renamed = {self.fresh(): k for k in lst.keys}
-            lt = lt.rename(renamed)
-            j = here.join(lt, [here[k] == lt[new] for new, k in renamed.items()])
-        else:
-            j = here.cross_join(lt)
+        j = self.on_keys(here, lt, lst.keys)
         j = j.select(*scope.keys, p + "ms", p + "me", *_with_ord(lst)).view()
         fa, fb, fr = (cast(Sc, x).fn for x in e.parts)
         rate_part = e.parts[2]
@@ -1935,12 +1929,7 @@ class _Compiler:
         scope.table = st
         here = st.select(*scope.keys, probe)
         lt = lst.table
-        if lst.keys:
-            renamed = {self.fresh(): k for k in lst.keys}
-            lt = lt.rename(renamed)
-            j = here.join(lt, [here[k] == lt[new] for new, k in renamed.items()])
-        else:
-            j = here.cross_join(lt)
+        j = self.on_keys(here, lt, lst.keys)
         j = j.select(*scope.keys, probe, *_with_ord(lst)).view()
         start, end = lst.elem.prefix + "valid_from", lst.elem.prefix + "valid_until"
         d = j[probe]
