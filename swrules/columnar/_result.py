@@ -9,6 +9,7 @@ writes each section from the tables with DuckDB's ``COPY``. The tables are dropp
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import weakref
@@ -108,22 +109,12 @@ class ResultTables:
         return [name for tables in self.names for name in tables.values()]
 
     def arrow(self, query: str) -> pa.Table:
-        try:
+        with _still_there():
             return arrow_of(self.con, query)
-        except duckdb.Error as err:
-            raise EngineError(
-                "a columnar result reads its items from the tables of its evaluation, which are no longer there "
-                f"({str(err).splitlines()[0]}): read it while its FactTables is open"
-            ) from None
 
     def execute(self, query: str) -> Any:
-        try:
+        with _still_there():
             return self.con.execute(query)
-        except duckdb.Error as err:
-            raise EngineError(
-                "a columnar result reads its items from the tables of its evaluation, which are no longer there "
-                f"({str(err).splitlines()[0]}): read it while its FactTables is open"
-            ) from None
 
     def source(self, kind: str) -> str:
         """The rows of ``kind`` in the result: all of the first world's, and those of each later world's rules."""
@@ -404,3 +395,15 @@ def _routed(tables: ResultTables) -> tuple[Routed, Routed]:
                 found = tables.arrow(f"SELECT _key FROM {quote(name)} WHERE rule IN ({rules})")
                 owner.update((key, world) for key in found.column(0).to_pylist())
     return Routed(views, owner, 0), Routed(views, owner, 1)
+
+
+@contextlib.contextmanager
+def _still_there() -> Iterator[None]:
+    """A query on a result's tables, which go when their FactTables closes: that said, not DuckDB's error."""
+    try:
+        yield
+    except duckdb.Error as err:
+        raise EngineError(
+            "a columnar result reads its items from the tables of its evaluation, which are no longer there "
+            f"({str(err).splitlines()[0]}): read it while its FactTables is open"
+        ) from None
